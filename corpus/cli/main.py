@@ -1,0 +1,43 @@
+"""Entry point of the ``corpus`` command."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import typer
+
+app = typer.Typer(
+    name="corpus",
+    help="Build human-labelled claim and stance corpora from news with Label Studio.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+# Each module registers its commands on ``app`` (spaCy-style: one module per command group).
+COMMAND_MODULES = [
+    "corpus.cli.ingest_cmd",
+    "corpus.cli.segment_cmd",
+]
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    if debug:
+        os.environ["CORPUS_DEBUG"] = "1"
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(_name).register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
