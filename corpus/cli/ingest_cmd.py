@@ -1,0 +1,79 @@
+"""`corpus ingest` and `corpus split`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.cli.progress import progress_bar
+from corpus.ingest import IngestReport, ingest
+from corpus.sentence_table import SplitReport, split
+
+
+@handle_errors
+def ingest_cli(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .jsonl).")],
+    workspace_dir: WorkspaceOpt = None,
+    do_split: Annotated[
+        bool, typer.Option("--split/--no-split", help="Also rebuild sentences.parquet.")
+    ] = True,
+    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+) -> None:
+    """Read, clean and deduplicate articles into the workspace (then split them)."""
+    ws = workspace(workspace_dir)
+    with progress_bar("ingest") as update:
+        report = ingest(paths, ws, progress=update)
+    print_ingest(report, str(ws.articles))
+    if do_split and report.total_articles:
+        run_split(ws.root, max_len)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@handle_errors
+def split_cli(
+    workspace_dir: WorkspaceOpt = None,
+    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes for tokenising (default: all cores if large).")
+    ] = None,
+) -> None:
+    """Segment and tokenise the workspace's articles into sentences.parquet."""
+    run_split(workspace(workspace_dir).root, max_len, workers)
+
+
+def run_split(root: Path, max_len: int, workers: int | None = None) -> SplitReport:
+    with progress_bar("split") as update:
+        report = split(root, max_len=max_len, workers=workers, progress=update)
+    out.print(
+        f"split: {report.articles} articles -> {report.sentences} sentences "
+        f"+ {report.headings} headings ({report.characters:,} characters, "
+        f"{report.workers} process{'es' if report.workers > 1 else ''}) "
+        f"-> {escape(str(root / 'sentences.parquet'))}"
+    )
+    return report
+
+
+def print_ingest(report: IngestReport, target: str) -> None:
+    for problem in report.problems:
+        style = "bold red" if problem.severity == "error" else "yellow"
+        console.print(f"[{style}]{problem.severity}:[/] {escape(str(problem))}")
+    for source, kept in report.duplicates:
+        console.print(f"[dim]duplicate:[/] {escape(source)} is the same article as {kept}; "
+                      "stored once")
+    table = Table(title="ingest", show_header=True, header_style="bold")
+    for col in ("files", "added", "duplicates", "errors", "warnings", "articles in workspace"):
+        table.add_column(col, justify="right")
+    table.add_row(str(report.files), str(len(report.added)), str(len(report.duplicates)),
+                  str(len(report.errors)), str(len(report.warnings)), str(report.total_articles))
+    out.print(table)
+    out.print(f"articles -> {escape(target)}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest_cli)
+    app.command("split")(split_cli)

@@ -1,0 +1,180 @@
+"""Ingest: read, decode, clean and deduplicate articles into ``articles.parquet``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.atomic import atomic_path
+from corpus.errors import InputError
+from corpus.ingest.clean import detect_lang
+from corpus.ingest.readers import RawArticle, discover, read_file
+from corpus.store import ARTICLE_SCHEMA, article_id_for, iter_batches, text_sha256
+from corpus.workspace import Workspace
+
+__all__ = ["IngestReport", "Problem", "ingest"]
+
+LONG_RUN = 10_000
+_LONG_RUN_RE = re.compile(r"[^\n。！？!?.；;]{" + str(LONG_RUN) + ",}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error (the item was not ingested) or a warning (it was, with a caveat)."""
+
+    source: str
+    message: str
+    hint: str | None = None
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    files: int = 0
+    added: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (source, kept article_id)
+    problems: list[Problem] = field(default_factory=list)
+    total_articles: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+
+def ingest(
+    paths: Iterable[Path | str],
+    workspace: Workspace | Path | str | None = None,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 256,
+) -> IngestReport:
+    """Ingest files and folders into the workspace's ``articles.parquet``.
+
+    Bad files and rows are reported in ``IngestReport.problems`` and skipped;
+    everything good is written. The table is replaced atomically.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    report = IngestReport()
+    path_list = [Path(p) for p in paths]
+    files: list[Path] = []
+    for path in path_list:
+        try:
+            files.extend(discover([path]))
+        except InputError as exc:
+            report.problems.append(Problem(str(path), exc.message, exc.hint))
+    report.files = len(files)
+
+    with ws.ensure().lock("ingest"):
+        known_hash: dict[str, str] = {}
+        known_ids: dict[str, str] = {}
+        if ws.articles.exists():
+            for batch in iter_batches(ws.articles, ["article_id", "text_sha256"], 65536):
+                for aid, digest in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
+                                       strict=True):
+                    known_hash[digest] = aid
+                    known_ids[aid] = digest
+        existing_rows = len(known_ids)
+
+        def new_rows() -> Iterator[dict[str, Any]]:
+            now = datetime.now(timezone.utc)
+            for done, file in enumerate(files, start=1):
+                try:
+                    for item in read_file(file):
+                        if isinstance(item, InputError):
+                            report.problems.append(Problem(str(file), item.message, item.hint))
+                            continue
+                        row = _accept(item, known_hash, known_ids, report, now)
+                        if row is not None:
+                            yield row
+                except InputError as exc:
+                    report.problems.append(Problem(str(file), exc.message, exc.hint))
+                if progress:
+                    progress(done, len(files))
+
+        rows = new_rows()
+        first = next(rows, None)
+        if first is None:
+            report.total_articles = existing_rows
+            return report
+        with atomic_path(ws.articles) as tmp:
+            with pq.ParquetWriter(tmp, ARTICLE_SCHEMA, compression="zstd") as writer:
+                if existing_rows:
+                    for batch in iter_batches(ws.articles, batch_size=batch_size):
+                        writer.write_batch(batch)
+                for chunk in _chunks(_prepend(first, rows), batch_size):
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=ARTICLE_SCHEMA))
+        report.total_articles = existing_rows + len(report.added)
+    return report
+
+
+def _accept(item: RawArticle, known_hash: dict[str, str], known_ids: dict[str, str],
+            report: IngestReport, now: datetime) -> dict[str, Any] | None:
+    where = item.source
+    if not item.text.strip():
+        report.problems.append(Problem(where, f"{where}: no article text left after cleaning",
+                                       "check that the file holds an article body"))
+        return None
+    digest = text_sha256(item.text)
+    if digest in known_hash:
+        report.duplicates.append((where, known_hash[digest]))
+        return None
+    article_id = article_id_for(item.text, item.given_id)
+    if article_id in known_ids:
+        report.problems.append(Problem(
+            where, f"{where}: id {article_id!r} is already used by a different article",
+            "give this article its own id"))
+        return None
+    long_run = _LONG_RUN_RE.search(item.text)
+    if long_run:
+        report.problems.append(Problem(
+            where,
+            f"{where}: a run of {len(long_run.group()):,} characters has no sentence punctuation;"
+            " it will be cut into capped pieces",
+            "check the file is prose, not data", severity="warning"))
+    known_hash[digest] = article_id
+    known_ids[article_id] = digest
+    report.added.append(article_id)
+    return {
+        "article_id": article_id, "source": item.source, "title": item.title,
+        "published_at": item.published_at, "tags": item.tags, "references": item.references,
+        "lang": detect_lang(item.text), "text": item.text, "text_sha256": digest,
+        "raw_sha256": item.raw_sha256, "encoding": item.encoding, "ingested_at": now,
+    }
+
+
+def _prepend(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    yield first
+    yield from rest
+
+
+def _chunks(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    budget = 0
+    for row in rows:
+        chunk.append(row)
+        budget += len(row["text"])
+        if len(chunk) >= size or budget >= 32_000_000:
+            yield chunk
+            chunk, budget = [], 0
+    if chunk:
+        yield chunk

@@ -1,0 +1,185 @@
+"""Text normalisation and news-page boilerplate removal.
+
+``normalize`` fixes characters (line endings, control and zero-width
+characters); ``clean_article`` splits a page's text into body, title and
+metadata (date, tags, references) and drops boilerplate lines.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+# Control characters except \t and \n, zero-width and bidi-override characters, BOM,
+# and lone surrogates (from errors="surrogatepass" sources or JSON escapes).
+_STRIP_CHARS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\ud800-\udfff]"
+)
+_TRAILING_WS = re.compile(r"[ \t\u3000\u00a0]+$", re.MULTILINE)
+_MANY_BLANKS = re.compile(r"\n{3,}")
+
+
+def normalize(text: str) -> str:
+    """NFC, ``\\n`` line endings, no control/zero-width/bidi-override characters.
+
+    Full-width digits and punctuation are kept (NFC, not NFKC): the segmenter
+    understands them and offsets must refer to what annotators see.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\u2029", "\n\n").replace("\t", " ")
+    text = _STRIP_CHARS.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    text = _TRAILING_WS.sub("", text)
+    return _MANY_BLANKS.sub("\n\n", text).strip("\n ")
+
+
+_SEP = r"\s*[:：]\s*"
+_DATE = (r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+         r"(?:\s+(\d{1,2}:\d{2}(?::\d{2})?))?")
+_DATE_RE = re.compile(_DATE)
+_DATE_LINE = re.compile(
+    r"^(?:更新时间|更新於|更新于|发布时间|發布時間|发表时间|发表于|發表於|发布于|时间|日期|"
+    r"Published|Updated|Date)" + _SEP + _DATE + r"\s*$",
+    re.IGNORECASE,
+)
+_TAGS_LINE = re.compile(r"^(?:标签|標籤|关键词|關鍵詞|关键字|Tags|Keywords)" + _SEP + r"(.+)$",
+                        re.IGNORECASE)
+_REFS_START = re.compile(r"^(?:参考资料|參考資料|参考文献|參考文獻|资料来源|References|Sources)"
+                         r"\s*[:：]?\s*$", re.IGNORECASE)
+_BLOCK_START = re.compile(
+    r"^(?:推荐阅读|推薦閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|相关推荐|热门推荐|热门文章|"
+    r"友情链接|友情鏈接|更多|猜你喜欢|延伸阅读|Related|Read more|Recommended)\s*[:：]?\s*$",
+    re.IGNORECASE,
+)
+_BOILERPLATE_LINE = re.compile(
+    r"^(?:"
+    r"展开阅读全文|展開閱讀全文|阅读全文|閱讀全文|点击展开全文|查看全文|"
+    r"上滑加载更多.*|下拉加载更多.*|加载更多.*|点击加载更多.*|"
+    r"(?:\d{1,3}\s+){1,}\d{1,3}(?:\s*(?:下一页|下一頁|末页|尾页|>|»))?|"  # pagination 1 2 3 4 5
+    r"(?:上一页|下一页|上一頁|下一頁|首页|尾页).{0,20}|"
+    r"(?:Top|TOP|top|返回顶部|回到顶部|返回頂部|↑)|"
+    r"(?:分享到|分享至|扫一扫|掃一掃)\s*[:：]?.{0,30}|"
+    r"(?:责任编辑|責任編輯|编辑|來源|来源)\s*[:：].{0,30}|"
+    r".*(?:©|\(c\)|Copyright|CopyRight|COPYRIGHT|版权所有|版權所有|All Rights Reserved).*|"
+    r".*(?:ICP备|ICP證|ICP证|公网安备|公網安備|网安备).*|"
+    r".*(?:本站资料|本站内容|本站文章).*(?:版权|学习交流|转载).*|"
+    r"(?:如有版权问题|如有侵权).*"
+    r")$"
+)
+
+
+@dataclass
+class CleanArticle:
+    """The body and metadata found in one page of text."""
+
+    text: str
+    title: str | None = None
+    published_at: str | None = None
+    tags: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    removed_lines: int = 0
+
+
+def _iso_date(match: re.Match[str]) -> str:
+    year, month, day, clock = match.group(1), int(match.group(2)), int(match.group(3)), None
+    clock = match.group(4)
+    date = f"{year}-{month:02d}-{day:02d}"
+    return f"{date}T{clock}" if clock else date
+
+
+def _is_title_line(line: str) -> bool:
+    return 0 < len(line) <= 80 and line[-1] not in "。！？!?.…；;"
+
+
+def clean_article(
+    text: str, *, detect_title: bool = True, title: str | None = None
+) -> CleanArticle:
+    """Split normalised page text into body and metadata; drop boilerplate lines.
+
+    The first line is the title when ``detect_title`` and it looks like one
+    (short, no closing terminator). Reference lists (参考资料:) become
+    ``references``; "更新时间:"/"标签:" lines become ``published_at``/``tags``.
+    """
+    result = CleanArticle(text="", title=title)
+    lines = text.split("\n")
+    if detect_title and title is None:
+        first = next((i for i, line in enumerate(lines) if line.strip()), None)
+        if first is not None and _is_title_line(lines[first].strip().lstrip("# ").strip()):
+            result.title = lines[first].strip().lstrip("#").strip()
+            lines = lines[first + 1 :]
+    body: list[str] = []
+    mode = "body"  # body | refs | block
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if mode == "block":
+                mode = "body"
+            body.append("")
+            continue
+        date = _DATE_LINE.match(line)
+        if date:
+            result.published_at = result.published_at or _iso_date(date)
+            result.removed_lines += 1
+            mode = "body"
+            continue
+        tags = _TAGS_LINE.match(line)
+        if tags:
+            result.tags.extend(t for t in re.split(r"[\s,，、;；|]+", tags.group(1)) if t)
+            result.removed_lines += 1
+            mode = "body"
+            continue
+        if _BOILERPLATE_LINE.match(line):
+            result.removed_lines += 1
+            if mode == "refs":
+                mode = "body"
+            continue
+        if _REFS_START.match(line):
+            mode = "refs"
+            result.removed_lines += 1
+            continue
+        if _BLOCK_START.match(line):
+            mode = "block"
+            result.removed_lines += 1
+            continue
+        if mode == "block":
+            result.removed_lines += 1
+            continue
+        if mode == "refs":
+            _add_reference(result.references, line)
+            continue
+        body.append(raw.rstrip())
+    result.text = _MANY_BLANKS.sub("\n\n", "\n".join(body)).strip("\n ")
+    return result
+
+
+_SOURCE_LINE = re.compile(r"^\S{1,20}?\s*" + _DATE + r"\s*$")
+
+
+def _add_reference(refs: list[str], line: str) -> None:
+    """A reference is a title line, optionally followed by a "source + date" line."""
+    if refs and _SOURCE_LINE.match(line) and " — " not in refs[-1]:
+        refs[-1] = f"{refs[-1]} — {line}"
+    else:
+        refs.append(line)
+
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def detect_lang(text: str, sample: int = 4000) -> str:
+    """``zh``, ``en``, ``mixed`` or ``und`` from the share of CJK and Latin letters."""
+    head = text[:sample]
+    cjk = len(_CJK.findall(head))
+    latin = len(_LATIN.findall(head))
+    if cjk + latin == 0:
+        return "und"
+    share = cjk / (cjk + latin / 4)  # ~4 Latin letters carry what one CJK character does
+    if share >= 0.8:
+        return "zh"
+    if share <= 0.2:
+        return "en"
+    return "mixed"
