@@ -19,6 +19,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "corpus.cli.ingest_cmd",
     "corpus.cli.segment_cmd",
+    "corpus.cli.server_cmd",
 ]
 
 

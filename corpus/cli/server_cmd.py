@@ -1,0 +1,73 @@
+"""`corpus server start|stop|status`: the embedded Label Studio server."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.labelstudio import server
+
+server_app = typer.Typer(
+    name="server",
+    help="Run the embedded Label Studio (own venv, 127.0.0.1 only, data in the workspace).",
+    no_args_is_help=True,
+)
+
+
+@server_app.command("start")
+@handle_errors
+def start_cli(
+    ws: WorkspaceOpt = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: a free one).")]
+    = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 180.0,
+) -> None:
+    """Start Label Studio for the workspace (installing it on first use) and wait until ready."""
+    target = workspace(ws)
+    with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
+
+        def progress(line: str) -> None:
+            spin.update(f"[bold]{escape(line[:100])}")
+
+        info = server.start(target, port=port, timeout=timeout, progress=progress)
+    verb = "started" if info.started else "already running"
+    out.print(f"Label Studio {verb}: {info.url}  (pid {info.pid})")
+    out.print(f"  login:    {info.email}")
+    out.print(f"  password: kept in {info.credentials_path} (mode 0600)")
+    out.print(f"  log:      {info.log_path}")
+
+
+@server_app.command("stop")
+@handle_errors
+def stop_cli(ws: WorkspaceOpt = None) -> None:
+    """Stop the workspace's Label Studio (only the process this tool started)."""
+    target = workspace(ws)
+    if server.stop(target):
+        out.print("Label Studio stopped")
+    else:
+        out.print(f"no Label Studio was running for {target.root}")
+
+
+@server_app.command("status")
+@handle_errors
+def status_cli(ws: WorkspaceOpt = None) -> None:
+    """Show whether Label Studio runs, its URL and login (the password stays in its file)."""
+    st = server.status(workspace(ws))
+    if st.running:
+        out.print(f"running: {st.url}  (pid {st.pid})")
+    else:
+        out.print("not running (start it with `corpus server start`)")
+    if st.email:
+        out.print(f"  login:    {st.email}")
+        out.print(f"  password: kept in {st.credentials_path} (mode 0600)")
+    out.print(f"  data:     {st.data_dir}")
+    out.print(f"  log:      {st.log_path}")
+    if not st.running:
+        raise typer.Exit(3)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``server`` command group."""
+    app.add_typer(server_app, name="server")
