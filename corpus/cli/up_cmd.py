@@ -1,0 +1,69 @@
+"""`corpus up`: the main job. Start Label Studio, ingest + split, push, print next steps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.cli.ingest_cmd import print_ingest, run_split
+from corpus.cli.progress import progress_bar
+from corpus.ingest import ingest
+from corpus.labelstudio import server
+from corpus.labelstudio.push import push
+
+
+@handle_errors
+def up_cli(
+    paths: Annotated[list[Path], typer.Argument(help="Article files or folders.")],
+    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project.")]
+    = "claims",
+    targets: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated stance targets (default: suggested from the corpus)."),
+    ] = None,
+    ws_dir: WorkspaceOpt = None,
+    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+) -> None:
+    """Everything on one go, safe to run again: server, ingest, split, push."""
+    ws = workspace(ws_dir)
+    if os.environ.get("LABEL_STUDIO_URL"):
+        out.print(f"Label Studio: {escape(os.environ['LABEL_STUDIO_URL'])} (LABEL_STUDIO_URL)")
+        info = None
+    else:
+        with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
+            info = server.start(ws, progress=lambda line: spin.update(f"[bold]{escape(line[:100])}"))
+        out.print(f"Label Studio {'started' if info.started else 'already running'}: {info.url}")
+
+    with progress_bar("ingest") as update:
+        report = ingest(paths, ws, progress=update)
+    print_ingest(report, str(ws.articles))
+    if report.added or not ws.sentences.exists():
+        run_split(ws.root, max_len)
+    else:
+        out.print("split: no new articles; sentences.parquet unchanged")
+
+    target_list = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
+    with progress_bar("push") as update:
+        pushed = push(ws, project, targets=target_list, progress=update)
+    out.print(pushed.summary())
+
+    out.print("\n[bold]Next steps[/]")
+    if info is not None:
+        out.print(f"  1. open {info.url} and log in as {info.email}")
+        out.print(f"     (password in {escape(str(info.credentials_path))}, mode 0600)")
+    else:
+        out.print(f"  1. open {escape(os.environ['LABEL_STUDIO_URL'])} and label project "
+                  f"{escape(project)!r}")
+    out.print(f"  2. label the tasks of project {escape(project)!r}")
+    out.print(f"  3. corpus pull --project {escape(project)}")
+    out.print(f"  4. corpus release {escape(project)}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("up")(up_cli)
