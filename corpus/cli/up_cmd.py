@@ -35,7 +35,11 @@ def up_cli(
         info = None
     else:
         with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
-            info = server.start(ws, progress=lambda line: spin.update(f"[bold]{escape(line[:100])}"))
+
+            def say(line: str) -> None:
+                spin.update(f"[bold]{escape(line[:100])}")
+
+            info = server.start(ws, progress=say)
         out.print(f"Label Studio {'started' if info.started else 'already running'}: {info.url}")
 
     with progress_bar("ingest") as update:
