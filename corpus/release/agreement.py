@@ -1,0 +1,118 @@
+"""Inter-annotator agreement: Krippendorff's alpha per field and pairwise Cohen's kappa."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import krippendorff
+import numpy as np
+
+from corpus.release.aggregate import Aggregation, IntArray
+
+
+def alpha_from_counts(counts: IntArray) -> tuple[float | None, int]:
+    """Nominal Krippendorff's alpha from a (units, values) count matrix, and pairable units.
+
+    Units with fewer than two values are not pairable and are left out; alpha is
+    ``None`` when it is undefined (no pairable unit, or a single value overall).
+    """
+    if counts.size == 0:
+        return None, 0
+    pairable = counts[counts.sum(axis=1) >= 2]
+    if len(pairable) == 0 or int((pairable.sum(axis=0) > 0).sum()) < 2:
+        return None, len(pairable)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        value = float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal"))
+    return (None if math.isnan(value) else round(value, 4)), len(pairable)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(sum(known) / len(known), 4) if known else None
+
+
+def field_agreement(agg: Aggregation) -> dict[str, dict[str, Any]]:
+    """Alpha per single field, per stance target and per multi-choice label (binary)."""
+    out: dict[str, dict[str, Any]] = {}
+    for f in agg.fields:
+        if f.kind == "single" and f.counts is not None:
+            a, units = alpha_from_counts(f.counts)
+            out[f.name] = {"kind": f.kind, "alpha": a, "units": units}
+        elif f.kind == "multi" and f.counts is not None:
+            per: dict[str, Any] = {}
+            n_ann = agg.n_annotators.astype(np.int64)
+            for j, label in enumerate(f.values):
+                chosen = f.counts[:, j]
+                binary = np.stack([n_ann - chosen, chosen], axis=1)
+                a, units = alpha_from_counts(binary)
+                per[label] = {"alpha": a, "units": units}
+            out[f.name] = {"kind": f.kind, "alpha": _mean([p["alpha"] for p in per.values()]),
+                           "units": int((agg.n_annotators >= 2).sum()), "per_label": per,
+                           "note": "alpha is the mean of the per-label binary alphas"}
+        elif f.kind == "stance" and f.stance is not None:
+            st = f.stance
+            per = {}
+            for t, target in enumerate(st.targets):
+                a, units = alpha_from_counts(st.counts[st.target == t])
+                per[target] = {"alpha": a, "units": units}
+            out[f.name] = {"kind": f.kind, "alpha": _mean([p["alpha"] for p in per.values()]),
+                           "units": sum(p["units"] for p in per.values()), "per_target": per,
+                           "note": "alpha is the mean of the per-target alphas"}
+        else:
+            out[f.name] = {"kind": f.kind, "alpha": None, "units": 0,
+                           "note": "not computed for spans; span votes are in the "
+                                   f"{f.name}_votes column"}
+    return out
+
+
+def pairwise(agg: Aggregation, field: str) -> list[dict[str, Any]]:
+    """Percent agreement and Cohen's kappa for every annotator pair on ``field``.
+
+    Pairs are formed within each sentence between annotators who both answered
+    ``field``; one entry per pair with at least one shared sentence, most shared first.
+    """
+    result = next((f for f in agg.fields if f.name == field), None)
+    if result is None or result.row_codes is None:
+        return []
+    codes = result.row_codes
+    ok = np.nonzero(codes >= 0)[0]
+    sent, ann, lab = agg.row_sent[ok], agg.row_annotator[ok], codes[ok]
+    width = len(result.values)
+    a_count = max(len(agg.annotators), 1)
+    keys: list[IntArray] = []
+    d = 1
+    while d < len(sent):
+        same = np.nonzero(sent[d:] == sent[:-d])[0]
+        if len(same) == 0:
+            break
+        i, j = same, same + d
+        a, b = ann[i], ann[j]
+        la, lb = lab[i], lab[j]
+        swap = a > b
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        la, lb = np.where(swap, lb, la), np.where(swap, la, lb)
+        keys.append(((a * a_count + b) * width + la) * width + lb)
+        d += 1
+    if not keys:
+        return []
+    uniq, cnt = np.unique(np.concatenate(keys), return_counts=True)
+    pair = uniq // (width * width)
+    cell = uniq % (width * width)
+    pairs: list[dict[str, Any]] = []
+    bounds = np.nonzero(np.diff(np.concatenate([[-1], pair, [-1]])))[0]
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        conf = np.zeros(width * width, dtype=np.int64)
+        conf[cell[s:e]] = cnt[s:e]
+        m = conf.reshape(width, width)
+        total = int(m.sum())
+        po = float(np.trace(m)) / total
+        pe = float((m.sum(axis=1) * m.sum(axis=0)).sum()) / total ** 2
+        kappa = None if pe >= 1.0 else round((po - pe) / (1.0 - pe), 4)
+        p = int(pair[s])
+        pairs.append({"a": agg.annotators[p // a_count], "b": agg.annotators[p % a_count],
+                      "items": total, "percent_agreement": round(po, 4), "cohen_kappa": kappa})
+    pairs.sort(key=lambda r: (-r["items"], r["a"], r["b"]))
+    return pairs

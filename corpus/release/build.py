@@ -1,0 +1,346 @@
+"""Build an immutable release version: ``releases/NAME/vNNNN/``.
+
+The version is written into ``releases/NAME/.tmp-*`` and renamed into place
+under the workspace lock ``release-NAME``: a crash leaves at most a ``.tmp-``
+folder, which readers ignore and the next release removes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus.atomic import fsync_dir
+from corpus.errors import NothingToRelease, ReleaseError, WorkspaceError
+from corpus.release import agreement as agreement_mod
+from corpus.release import card, chart, splits
+from corpus.release.aggregate import Aggregation, aggregate
+from corpus.release.manifest import (
+    FORMAT,
+    content_sha256,
+    manifest_bytes,
+    read_manifest,
+    sha256_file,
+    sidecar_text,
+)
+from corpus.release.model import (
+    ANNOTATIONS_FILE,
+    CARD,
+    CHART_FILE,
+    MANIFEST,
+    MANIFEST_SIDECAR,
+    SENTENCE_COLUMNS,
+    SPLITS,
+    TMP_PREFIX,
+    SchemaLike,
+    data_file,
+    list_versions,
+    primary_field,
+    version_name,
+    votes_column,
+)
+from corpus.workspace import Workspace
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+ENV_SLOW = "CORPUS_TEST_SLOW_RELEASE"
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What ``release`` built."""
+
+    name: str
+    version: str
+    number: int
+    path: Path
+    parent: str | None
+    rows: dict[str, int]
+    content_sha256: str
+    manifest_sha256: str
+    created_at: str
+
+
+def _pause() -> None:
+    """Test hook: sleep between writes so a test can kill a release mid-way."""
+    delay = os.environ.get(ENV_SLOW)
+    if delay:
+        time.sleep(float(delay))
+
+
+def _resolve_schema(schema: SchemaLike | Path | str | None) -> SchemaLike:
+    if schema is None or isinstance(schema, (str, Path)):
+        from corpus.labelschema import load_schema
+
+        return load_schema(schema)
+    return schema
+
+
+def _corpus_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("claim-corpus")
+    except Exception:
+        return "unknown"
+
+
+def _check_name(name: str) -> None:
+    if not NAME_RE.match(name):
+        raise ReleaseError(f"release name {name!r} is not a plain folder name",
+                           hint="use letters, digits, '.', '_' or '-', e.g. claims-zh")
+
+
+def _clean_leftovers(release_dir: Path) -> None:
+    """Remove ``.tmp-`` folders of crashed releases (only called under the release lock)."""
+    for child in release_dir.iterdir():
+        if child.name.startswith(TMP_PREFIX):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def _read_parquet(path: Path, what: str, columns: Sequence[str] | None = None) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=list(columns) if columns else None)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise WorkspaceError(f"{path} is not a readable {what} table: {exc}",
+                             hint="restore it from a backup or re-run the command that "
+                                  "writes it") from None
+
+
+def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str) -> dict[str, int]:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if kind == "single":
+        values = column
+    elif kind in ("multi", "spans"):
+        flat = pc.list_flatten(column)
+        values = flat if kind == "multi" else flat.field("label")
+    else:
+        flat = pc.list_flatten(column)
+        values = pc.binary_join_element_wise(
+            flat.field("target"), pc.fill_null(flat.field("label"), "(tie)"), "=")
+    out: dict[str, int] = {}
+    for item in pc.value_counts(values).to_pylist():
+        key = item["values"]
+        out["(none)" if key is None else str(key)] = int(item["counts"])
+    return dict(sorted(out.items()))
+
+
+def _assemble(sentences: pa.Table, order: np.ndarray[Any, Any], agg: Aggregation,
+              ratios: Sequence[float]) -> pa.Table:
+    base = sentences.take(pa.array(order[agg.released_index])).select(
+        [c for c in SENTENCE_COLUMNS if c in sentences.column_names])
+    columns: dict[str, Any] = {c: base[c] for c in base.column_names}
+    for f in agg.fields:
+        columns[f.name] = f.label
+        columns[votes_column(f.name)] = f.votes
+    columns["n_annotators"] = pa.array(agg.n_annotators, pa.int32())
+    columns["agreement"] = agg.agreement
+    columns["split"] = splits.assign(base["article_id"], ratios)
+    return pa.table(columns)
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, compression="zstd", row_group_size=100_000)
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+    _pause()
+
+
+def release(
+    workspace: Workspace | Path | str | None,
+    name: str,
+    *,
+    min_annotations: int = 1,
+    split_ratios: Sequence[float] | str = (0.8, 0.1, 0.1),
+    schema: SchemaLike | Path | str | None = None,
+    message: str | None = None,
+) -> ReleaseInfo:
+    """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
+
+    Raises NothingToRelease when the data would be identical to the latest
+    version, WorkspaceError when another release of NAME is running.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    _check_name(name)
+    ratios = splits.parse_ratios(split_ratios)
+    if min_annotations < 1:
+        raise ReleaseError(f"--min-annotations must be at least 1, got {min_annotations}",
+                           hint="pass --min-annotations 1 or more")
+    label_schema = _resolve_schema(schema)
+    ws.require(ws.sentences, produced_by="corpus ingest")
+    ws.require(ws.annotations, produced_by="corpus pull")
+    release_dir = ws.releases_dir / name
+    with ws.lock(f"release-{name}"):
+        release_dir.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(release_dir)
+        existing = list_versions(release_dir)
+        number = existing[-1] + 1 if existing else 1
+        parent = version_name(existing[-1]) if existing else None
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=release_dir))
+        try:
+            info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
+                          ratios, message)
+            final = release_dir / info.version
+            if final.exists():
+                raise ReleaseError(f"{final} already exists",
+                                   hint="another release finished first; run again")
+            os.rename(tmp, final)
+            fsync_dir(release_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return ReleaseInfo(**{**info.__dict__, "path": final})
+
+
+def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
+           schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
+           message: str | None) -> ReleaseInfo:
+    version = version_name(number)
+    sentences = _read_parquet(ws.sentences, "sentences")
+    missing = [c for c in ("sentence_id", "article_id") if c not in sentences.column_names]
+    if missing:
+        raise WorkspaceError(f"{ws.sentences} lacks column(s) {', '.join(missing)}",
+                             hint="re-run `corpus split` to rebuild the sentences table")
+    keys = [k for k in ("article_id", "para_idx", "sent_idx", "sentence_id")
+            if k in sentences.column_names]
+    order = np.asarray(pc.sort_indices(sentences.select(keys),
+                                       sort_keys=[(k, "ascending") for k in keys]))
+    sorted_ids = sentences["sentence_id"].take(pa.array(order)).combine_chunks()
+    annotations = _read_parquet(ws.annotations, "annotations")
+    agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
+    if len(agg.released_index) == 0:
+        raise NothingToRelease(
+            f"no sentence in {ws.annotations} has {min_annotations} or more annotations",
+            hint="pull more annotations or lower --min-annotations")
+    table = _assemble(sentences, order, agg, ratios)
+    del sentences
+
+    files: dict[str, dict[str, Any]] = {}
+    split_col = table["split"]
+    rows: dict[str, int] = {}
+    articles: dict[str, int] = {}
+    split_tables: dict[str, pa.Table] = {}
+    for s in SPLITS:
+        part = table.filter(pc.equal(split_col, s))
+        split_tables[s] = part
+        rows[s] = part.num_rows
+        articles[s] = len(pc.unique(part["article_id"]))
+        _write(part, tmp / data_file(s))
+    rows["total"] = table.num_rows
+    articles["total"] = len(pc.unique(table["article_id"]))
+
+    # every annotation of the released sentences, in release order
+    released_ids = agg.sentence_ids
+    pos = np.asarray(pc.fill_null(pc.index_in(annotations["sentence_id"],
+                                              value_set=released_ids), -1))
+    keep = np.nonzero(pos >= 0)[0]
+    ann_id = np.asarray(pc.fill_null(annotations["annotation_id"], 0))
+    keep = keep[np.lexsort((ann_id[keep], pos[keep]))]
+    ann_out = annotations.take(pa.array(keep))
+    _write(ann_out, tmp / ANNOTATIONS_FILE)
+    del annotations
+
+    for rel in [*(data_file(s) for s in SPLITS), ANNOTATIONS_FILE]:
+        path = tmp / rel
+        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    for s in SPLITS:
+        files[data_file(s)]["rows"] = rows[s]
+    files[ANNOTATIONS_FILE]["rows"] = ann_out.num_rows
+    content = content_sha256(files, list(files))
+    if parent is not None:
+        latest = read_manifest(tmp.parent / parent)
+        if latest.get("content_sha256") == content:
+            raise NothingToRelease(
+                f"release {name} would be identical to {parent} "
+                f"({tmp.parent / parent}): no new or changed annotations",
+                hint="pull new annotations (or change --min-annotations/--split) and run again")
+
+    primary = primary_field(schema)
+    fields_meta = [{"name": f.name, "kind": f.kind, "values": list(f.values)}
+                   for f in schema.fields]
+    labels: dict[str, dict[str, dict[str, int]]] = {}
+    for f in agg.fields:
+        labels[f.name] = {"all": _label_counts(table[f.name], f.kind)}
+        for s in SPLITS:
+            labels[f.name][s] = _label_counts(split_tables[s][f.name], f.kind)
+    agreement_rows = {k: 0 for k in ("unanimous", "majority", "tie", "adjudicated")}
+    for item in pc.value_counts(agg.agreement).to_pylist():
+        if item["values"] is not None:
+            agreement_rows[str(item["values"])] = int(item["counts"])
+    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    projects = sorted(int(p) for p in pc.unique(ann_out["ls_project_id"]).to_pylist()
+                      if p is not None) if "ls_project_id" in ann_out.column_names else []
+    langs = sorted(str(x) for x in pc.unique(table["lang"]).to_pylist() if x) \
+        if "lang" in table.column_names else []
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "name": name,
+        "version": version,
+        "number": number,
+        "parent": parent,
+        "created_at": created_at,
+        "message": message,
+        "corpus_version": _corpus_version(),
+        "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256,
+                   "fields": fields_meta},
+        "guidelines_version": getattr(schema, "guidelines_version", None) or schema.version,
+        "labelstudio_projects": projects,
+        "languages": langs,
+        "primary_field": primary,
+        "params": {"min_annotations": min_annotations,
+                   "split_ratios": [round(r, 6) for r in ratios],
+                   "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
+        "rows": rows,
+        "articles": articles,
+        "annotations": {"rows": ann_out.num_rows, "annotators": len(agg.annotators),
+                        "counted": agg.stats.get("kept_annotations", 0), **{
+                            k: v for k, v in agg.stats.items()
+                            if k in ("cancelled", "superseded", "orphans")}},
+        "labels": labels,
+        "label_columns": [f.name for f in agg.fields],
+        "agreement": {
+            "rows": agreement_rows,
+            "krippendorff_alpha": agreement_mod.field_agreement(agg),
+            "pairwise": {"field": primary,
+                         "pairs": agreement_mod.pairwise(agg, primary) if primary else []},
+        },
+        "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
+        "content_sha256": content,
+        "files": files,
+    }
+    chart.render_chart(manifest, tmp / CHART_FILE)
+    files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
+                         "bytes": (tmp / CHART_FILE).stat().st_size}
+    _pause()
+    body = manifest_bytes(manifest)
+    (tmp / MANIFEST).write_bytes(body)
+    import hashlib
+
+    manifest_sha = hashlib.sha256(body).hexdigest()
+    readme = card.render(manifest, manifest_sha, table.schema, ann_out.schema).encode()
+    (tmp / CARD).write_bytes(readme)
+    (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
+        MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
+    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, CHART_FILE):
+        with open(tmp / rel, "rb") as fh:
+            os.fsync(fh.fileno())
+    for d in (tmp / "data", tmp / "docs", tmp):
+        fsync_dir(d)
+    _pause()
+    return ReleaseInfo(name=name, version=version, number=number, path=tmp, parent=parent,
+                       rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
+                       created_at=created_at)

@@ -1,0 +1,240 @@
+"""The dataset card (README.md) with the YAML header Hugging Face ``datasets`` reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pyarrow as pa
+import yaml
+
+from corpus.release.model import (
+    ANNOTATIONS_FILE,
+    CHART_FILE,
+    SPLITS,
+    votes_column,
+)
+
+_DTYPES = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+BASE_DESCRIPTIONS = {
+    "sentence_id": "stable id of the sentence (hash of article id, offsets and text)",
+    "article_id": "id of the article the sentence comes from (also decides the split)",
+    "para_idx": "paragraph number in the article (0-based)",
+    "sent_idx": "sentence number in the article (0-based)",
+    "start": "character offset of the sentence in the cleaned article text",
+    "end": "end offset (exclusive): article.text[start:end] == text",
+    "text": "the sentence",
+    "kind": "`sentence` or `heading`",
+    "tokens": "jieba tokens of the sentence",
+    "lang": "language code of the article",
+    "n_annotators": "annotators whose (latest, not cancelled) annotation counted",
+    "agreement": "how the `{primary}` label was decided: `unanimous` (every vote for one label), "
+                 "`majority` (one label has the most votes), `tie` (top count shared: label is "
+                 "null), `adjudicated` (a ground-truth annotation decided every field)",
+    "split": "`train`, `validation` or `test` (hash of `article_id`)",
+}
+
+
+def arrow_feature(dtype: pa.DataType) -> dict[str, Any]:
+    """HF ``datasets`` YAML feature (without ``name``) of an Arrow type."""
+    if pa.types.is_struct(dtype):
+        return {"struct": [{"name": dtype.field(i).name, **arrow_feature(dtype.field(i).type)}
+                           for i in range(dtype.num_fields)]}
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        inner = arrow_feature(dtype.value_type)
+        if "dtype" in inner:
+            return {"list": inner["dtype"]}
+        if "struct" in inner:
+            return {"list": inner["struct"]}
+        return {"list": inner}
+    name = str(dtype)
+    return {"dtype": _DTYPES.get(name, name)}
+
+
+def features_yaml(schema: pa.Schema) -> list[dict[str, Any]]:
+    """The ``dataset_info.features`` list of a table schema."""
+    return [{"name": f.name, **arrow_feature(f.type)} for f in schema]
+
+
+def column_descriptions(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """Description of every release column, from the manifest's schema."""
+    primary = manifest.get("primary_field") or "claim"
+    out = {k: v.format(primary=primary) for k, v in BASE_DESCRIPTIONS.items()}
+    for f in manifest["schema"]["fields"]:
+        name, kind, values = f["name"], f["kind"], ", ".join(f"`{v}`" for v in f["values"])
+        if kind == "single":
+            out[name] = f"aggregated label ({values}); null on a tie or when nobody answered"
+            out[votes_column(name)] = "votes per label (struct of counts): soft label"
+        elif kind == "multi":
+            out[name] = (f"labels ({values}) chosen by more than half of the annotators; "
+                         "null when nobody answered")
+            out[votes_column(name)] = "annotators who chose each label (struct of counts)"
+        elif kind == "stance":
+            out[name] = (f"per target: plurality stance ({values}); label null on a tie")
+            out[votes_column(name)] = "per target: votes per stance label"
+        else:
+            out[name] = (f"spans ({values}; offsets into `text`) marked identically by more "
+                         "than half of the annotators")
+            out[votes_column(name)] = "every distinct span with the number of annotators who " \
+                                      "marked it"
+    return out
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _header(manifest: Mapping[str, Any], release_schema: pa.Schema,
+            annotations_schema: pa.Schema) -> str:
+    rows = manifest["rows"]
+    header = {
+        "pretty_name": f"{manifest['name']} {manifest['version']}",
+        "language": sorted(manifest.get("languages") or []) or ["zh"],
+        "task_categories": ["text-classification", "token-classification"],
+        "tags": ["claim-detection", "stance-detection", "fact-checking", "label-studio"],
+        "configs": [
+            {"config_name": "default", "default": True,
+             "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in SPLITS]},
+            {"config_name": "annotations",
+             "data_files": [{"split": "train", "path": ANNOTATIONS_FILE}]},
+        ],
+        "dataset_info": [
+            {"config_name": "default", "features": features_yaml(release_schema),
+             "splits": [{"name": s, "num_examples": int(rows[s])} for s in SPLITS]},
+            {"config_name": "annotations", "features": features_yaml(annotations_schema),
+             "splits": [{"name": "train",
+                         "num_examples": int(manifest["annotations"]["rows"])}]},
+        ],
+    }
+    return "---\n" + yaml.safe_dump(header, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+def _table(head: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(_fmt(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa.Schema,
+           annotations_schema: pa.Schema) -> str:
+    """The full README.md text of a version."""
+    name, version = manifest["name"], manifest["version"]
+    schema = manifest["schema"]
+    rows = manifest["rows"]
+    parts = [_header(manifest, release_schema, annotations_schema)]
+    parts.append(f"# {name} {version}\n\n"
+                 f"Human-labelled claim and stance corpus built by claim-corpus "
+                 f"{manifest.get('corpus_version', '')} on {manifest['created_at']}. "
+                 f"One row per sentence: the sentence, the aggregated label of every field, "
+                 f"the vote counts (soft labels) and the agreement.\n")
+    if manifest.get("message"):
+        parts.append(f"> {manifest['message']}\n")
+    parts.append(f"Parent version: {manifest.get('parent') or 'none (first version)'}. "
+                 f"Label Studio project(s): "
+                 f"{', '.join(str(p) for p in manifest.get('labelstudio_projects', [])) or 'n/a'}."
+                 "\n")
+
+    parts.append("## Load it\n\n```python\n"
+                 "import pandas as pd\n"
+                 "train = pd.read_parquet(\"data/train-00000-of-00001.parquet\")\n\n"
+                 "from datasets import load_dataset\n"
+                 "ds = load_dataset(\"path/to/" + version + "\")  # train/validation/test\n"
+                 "raw = load_dataset(\"path/to/" + version + "\", \"annotations\")"
+                 "  # every annotator's labels\n\n"
+                 "import duckdb\n"
+                 "duckdb.sql(\"SELECT claim, count(*) FROM 'data/*.parquet' GROUP BY claim\")\n\n"
+                 "import polars as pl\n"
+                 "df = pl.read_parquet(\"data/*.parquet\")\n\n"
+                 "import corpus\n"
+                 "table = corpus.load(\"releases/" + name + "\", version=\"" + version
+                 + "\", split=\"train\")  # pyarrow.Table\n```\n")
+
+    parts.append("## Splits\n\nAssigned by a hash of `article_id` (sha256, first 8 bytes as a "
+                 "position in [0, 1)) with ratios "
+                 f"{'/'.join(str(round(r * 100, 2)) for r in manifest['params']['split_ratios'])}"
+                 ": every sentence of an article is in one split and keeps it in later "
+                 "versions.\n\n")
+    parts.append(_table(["split", "sentences", "articles"],
+                        [[s, rows[s], manifest.get("articles", {}).get(s)] for s in SPLITS]
+                        + [["total", rows["total"], manifest.get("articles", {}).get("total")]]))
+
+    descs = column_descriptions(manifest)
+    parts.append("\n## Columns\n\n")
+    parts.append(_table(["column", "type", "description"],
+                        [[f"`{f.name}`", f"`{f.type}`", descs.get(f.name, "")]
+                         for f in release_schema]))
+    parts.append(f"\n`{ANNOTATIONS_FILE}` holds every annotation of the released sentences "
+                 "(cancelled ones included, flagged by `was_cancelled`), one row per "
+                 "(sentence, annotator), with the workspace annotation schema.\n")
+
+    parts.append("\n## How labels are aggregated\n\n"
+                 f"- minimum annotators per released sentence: "
+                 f"{manifest['params']['min_annotations']} (sentences with a ground-truth "
+                 "annotation are always released);\n"
+                 "- cancelled annotations are left out; of several annotations by one annotator "
+                 "the latest counts;\n"
+                 "- a ground-truth annotation (Label Studio reviewer) decides every field "
+                 "(`agreement = adjudicated`); vote counts still include every annotator;\n"
+                 "- single-choice fields: plurality vote; a shared top count is a tie and the "
+                 "label is null;\n"
+                 "- multi-choice fields: a label is kept when more than half of the annotators "
+                 "of the sentence chose it;\n"
+                 "- stance: plurality vote per target;\n"
+                 "- spans: kept when more than half of the annotators marked the same "
+                 "start, end and label.\n")
+
+    parts.append("\n## Label distribution\n\n")
+    labels = manifest.get("labels", {})
+    for fname, dist in labels.items():
+        parts.append(f"**{fname}**\n\n")
+        keys = sorted({k for s in ("all", *SPLITS) for k in dist.get(s, {})},
+                      key=lambda k: (-dist.get("all", {}).get(k, 0), k))
+        parts.append(_table(["label", "all", *SPLITS],
+                            [[k, *[dist.get(s, {}).get(k, 0) for s in ("all", *SPLITS)]]
+                             for k in keys]))
+        parts.append("\n")
+
+    parts.append("## Agreement\n\n")
+    agreement = manifest["agreement"]
+    ag_rows = agreement.get("rows", {})
+    parts.append(f"Rows by agreement on `{manifest.get('primary_field')}`: "
+                 + ", ".join(f"{k} {ag_rows.get(k, 0)}" for k in ag_rows) + ".\n\n")
+    alpha_rows: list[list[Any]] = []
+    for fname, a in agreement["krippendorff_alpha"].items():
+        alpha_rows.append([f"`{fname}`", a["kind"], a["alpha"], a["units"]])
+        for sub_key in ("per_target", "per_label"):
+            for sub, v in a.get(sub_key, {}).items():
+                alpha_rows.append([f"`{fname}` / {sub}", a["kind"], v["alpha"], v["units"]])
+    parts.append("Krippendorff's alpha (nominal; multi-choice labels as binary "
+                 "chosen/not chosen; units with at least two annotations):\n\n")
+    parts.append(_table(["field", "kind", "alpha", "units"], alpha_rows))
+    pairs = agreement.get("pairwise", {}).get("pairs", [])
+    parts.append(f"\nPairwise agreement on `{agreement.get('pairwise', {}).get('field')}` "
+                 f"({len(pairs)} annotator pairs; the 20 with most shared sentences shown, all "
+                 "in manifest.json):\n\n")
+    parts.append(_table(["annotator A", "annotator B", "shared", "% agreement", "Cohen's kappa"],
+                        [[p["a"], p["b"], p["items"], p["percent_agreement"], p["cohen_kappa"]]
+                         for p in pairs[:20]]))
+    parts.append(f"\n![label distribution and agreement]({CHART_FILE})\n")
+
+    parts.append("\n## Label schema\n\n"
+                 f"Schema `{schema['name']}` version {schema['version']}, sha256 "
+                 f"`{schema['sha256']}`; annotation guidelines version "
+                 f"{manifest.get('guidelines_version') or schema['version']}.\n\n")
+    parts.append(_table(["field", "kind", "values"],
+                        [[f"`{f['name']}`", f["kind"], ", ".join(f["values"])]
+                         for f in schema["fields"]]))
+
+    parts.append("\n## Integrity\n\n"
+                 "`manifest.json` lists the sha256 of every file; `manifest.sha256` holds the "
+                 "sha256 of manifest.json and this card (`sha256sum -c manifest.sha256`). "
+                 "`corpus verify " + name + " " + version + "` re-checks all of them.\n")
+    parts.append("\n## Citation\n\n"
+                 f"{name}, version {version} ({manifest['created_at'][:10]}), "
+                 f"manifest sha256 {manifest_sha256}.\n")
+    return "".join(parts)

@@ -1,0 +1,47 @@
+"""PNG chart of a version: label distribution per field and agreement per field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
+    """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fields = [f for f in manifest["schema"]["fields"] if f["kind"] in ("single", "multi")]
+    labels = manifest.get("labels", {})
+    alphas = manifest["agreement"]["krippendorff_alpha"]
+    n_panels = len(fields) + 1
+    cols = 3
+    rows = (n_panels + cols - 1) // cols
+    fig = Figure(figsize=(5 * cols, 3.2 * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    flat = [ax for row in axes for ax in row]
+    for ax, f in zip(flat, fields):
+        dist = labels.get(f["name"], {}).get("all", {})
+        keys = [*f["values"], *(k for k in dist if k not in f["values"])]
+        ax.barh(keys, [dist.get(k, 0) for k in keys], color="#4C72B0")
+        ax.invert_yaxis()
+        ax.set_title(f"{f['name']} ({f['kind']})", fontsize=10)
+        ax.tick_params(labelsize=8)
+    ax = flat[len(fields)]
+    names = [k for k, v in alphas.items() if v.get("alpha") is not None]
+    values = [alphas[k]["alpha"] for k in names]
+    ax.barh(names, values, color=["#55A868" if v >= 0.667 else "#C44E52" for v in values])
+    ax.axvline(0.667, color="grey", linestyle="--", linewidth=1)
+    ax.set_xlim(min([0.0, *values]), 1.0)
+    ax.invert_yaxis()
+    ax.set_title("Krippendorff's alpha (dashed: 0.667)", fontsize=10)
+    ax.tick_params(labelsize=8)
+    for extra in flat[len(fields) + 1:]:
+        extra.axis("off")
+    fig.suptitle(f"{manifest['name']} {manifest['version']}: "
+                 f"{manifest['rows']['total']} sentences", fontsize=12)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=80, metadata={"Software": None})
+    return path
