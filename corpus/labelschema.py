@@ -34,6 +34,8 @@ _HOTKEY_RE = re.compile(r"^[a-z0-9]$|^(ctrl|shift|alt)\+[a-z0-9]$")
 _SCHEMA_KEYS = {"name", "version", "description", "fields"}
 _FIELD_KEYS = {"name", "kind", "title", "hint", "required", "shown_when", "values"}
 _VALUE_KEYS = {"value", "label", "hotkey"}
+#: Single-key shortcuts of the Label Studio 1.23 editor that a schema must not reuse.
+RESERVED_HOTKEYS = {"u": "unselect region", "h": "pan image"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -273,6 +275,21 @@ def schema_from_dict(doc: object, source: Path | None = None) -> LabelSchema:
             raise ctx.error(f"fields[{i}].name", f"duplicate field name {f.name!r}",
                             f"rename it; fields[{seen[f.name]}] already uses it")
         seen[f.name] = i
+    keys_seen: dict[str, str] = {}
+    for i, f in enumerate(fields):
+        for j, value in enumerate(f.values):
+            hk = f.hotkeys.get(value)
+            if hk is None:
+                continue
+            key = hk
+            kp = f"fields[{i}].values[{j}].hotkey"
+            if key in RESERVED_HOTKEYS:
+                raise ctx.error(kp, f"hotkey {key!r} is taken by Label Studio "
+                                f"({RESERVED_HOTKEYS[key]})", "pick another key")
+            if key in keys_seen:
+                raise ctx.error(kp, f"hotkey {key!r} is already used by {keys_seen[key]}",
+                                "every hotkey must be unique across the schema")
+            keys_seen[key] = f"{f.name}={value}"
     by_name = {f.name: f for f in fields}
     for i, f in enumerate(fields):
         if f.shown_when is None:

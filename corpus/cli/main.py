@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "corpus.cli.ingest_cmd",
     "corpus.cli.segment_cmd",
     "corpus.cli.server_cmd",
+    "corpus.cli.schema_cmd",
 ]
 
 
