@@ -20,7 +20,8 @@ Interpretations of the conventions, beyond DESIGN.md:
 - Abbreviations never end a sentence inside a paragraph, and a line ending
   with a title abbreviation (``Dr.``, ``Mr.``, ``e.g.``) is a hard wrap.
 - A line that starts with a list marker (``1. ``, ``2）``, ``(3)``, ``一、``,
-  ``•``) starts a new paragraph and is never a heading.
+  ``•``) starts a new paragraph and is never a heading; when it is short (at
+  most 30 characters) it is not joined to the next line either.
 - The length cap prefers a break in the second half of the window: the last
   ``；``/``;`` there, else ``，``/``,``/``、``, else whitespace; only when the
   second half has none of them is the whole window searched in the same order.
@@ -61,7 +62,7 @@ _STACK_SEARCH = 8  # how deep a closer looks for its opener past mismatched ones
 # A candidate boundary: a terminator, then any terminators and closers.
 _CLUSTER = re.compile(f"[{re.escape(_TERMS)}][{re.escape(_TERMS + _CLOSERS)}]*")
 _BRACKET = re.compile('[“”「」『』（）()【】《》〈〉"]')
-_MARK = re.compile(f"[{re.escape(_TERMS)}“”「」『』（）()【】《》〈〉\"]")
+_MARK = re.compile(f'[{re.escape(_TERMS)}“”「」『』（）()【】《》〈〉"]')
 _CLUSTER_TAIL = frozenset(_TERMS + _CLOSERS)
 _TAIL = re.compile(f"[{re.escape(_TERMS + _CLOSERS)}]*")
 _NONSPACE = re.compile(r"\S")
@@ -136,9 +137,7 @@ def segment(text: str, lang: str | None = None, *, max_len: int = 300) -> list[S
     return list(iter_segments(text, lang, max_len=max_len))
 
 
-def iter_segments(
-    text: str, lang: str | None = None, *, max_len: int = 300
-) -> Iterator[Sentence]:
+def iter_segments(text: str, lang: str | None = None, *, max_len: int = 300) -> Iterator[Sentence]:
     """Streaming variant of :func:`segment`: yields the same sentences in order."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
@@ -212,14 +211,17 @@ def _paragraphs(text: str, max_len: int) -> Iterator[tuple[str, int, int]]:
                     yield "sentence", open_start, open_end
                     open_start = -1
                 continue
-        if (
+        if listy:
+            # A short list item ("1. Buy milk", "一、背景") is not wrapped into the next line.
+            ends = ends or len(body) <= HEADING_MAX_LEN
+        elif (
             last not in _TERMS
-            and not listy
             and len(body) <= HEADING_MAX_LEN
             and _is_heading(text, bs, be, body, max_len)
         ):
             yield "heading", bs, be
-        elif ends:
+            continue
+        if ends:
             yield "sentence", bs, be
         else:
             open_start, open_end = bs, be
