@@ -140,7 +140,8 @@ def _take_values(values: Sequence[str], codes: IntArray) -> pa.Array:
 def _votes_struct(values: Sequence[str], counts: IntArray) -> pa.StructArray:
     arrays = [pa.array(counts[:, j].astype(np.int32)) for j in range(len(values))]
     if not arrays:
-        return pa.array([{}] * len(counts), pa.struct([]))  # type: ignore[no-any-return]
+        empty: pa.StructArray = pa.array([{}] * len(counts), pa.struct([]))
+        return empty
     return pa.StructArray.from_arrays(arrays, names=list(values))
 
 
@@ -148,84 +149,108 @@ def _offsets(lengths: IntArray) -> pa.Array:
     return pa.array(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32))
 
 
-def _override(agg: pa.Array, column: pa.Array, gt_row: IntArray) -> pa.Array:
+@dataclass
+class _Rows:
+    """The kept annotations: positions in the input table and their sentence codes."""
+
+    rows: IntArray          # input row of each kept annotation (sorted by sentence, annotator)
+    pos: IntArray           # per input row: index into ``rows`` or -1
+    sent: IntArray          # sentence code of each kept annotation
+    n: int                  # number of released sentences
+    n_ann: IntArray         # kept annotations per sentence
+    gt_row: IntArray        # per sentence: index into ``rows`` of the deciding ground truth, or -1
+
+    def flat_parents(self, column: pa.Array) -> tuple[IntArray, IntArray]:
+        """For a list column: kept flat positions and their parent (index into ``rows``)."""
+        parent_full = _np_int(pc.list_parent_indices(column))
+        parent = self.pos[parent_full]
+        flat_idx = np.nonzero(parent >= 0)[0]
+        return flat_idx, parent[flat_idx]
+
+    def answered(self, column: pa.Array) -> BoolArray:
+        """Sentences where at least one kept annotation has a non-null value."""
+        valid = _np_bool(pc.is_valid(column))[self.rows]
+        return np.bincount(self.sent[valid], minlength=self.n) > 0
+
+
+def _override(agg: pa.Array, column: pa.Array, r: _Rows) -> pa.Array:
     """Replace rows with a ground-truth annotation by that annotation's value."""
-    has = gt_row >= 0
+    has = r.gt_row >= 0
     if not has.any():
         return agg.cast(column.type)
-    gt_values = column.take(pa.array(gt_row[has]))
+    gt_values = column.take(pa.array(r.rows[r.gt_row[has]]))
     combined = pa.concat_arrays([agg.cast(column.type), gt_values])
     idx = np.arange(len(agg), dtype=np.int64)
     idx[has] = len(agg) + np.arange(int(has.sum()), dtype=np.int64)
     return combined.take(pa.array(idx))
 
 
-def _agg_single(f: FieldLike, column: pa.Array, sent: IntArray, n: int,
-                gt_row: IntArray) -> FieldResult:
+def _agg_single(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
-    codes = _codes(column, values)
+    codes = _codes(column, values)[r.rows]
     valid = codes >= 0
     width = len(values)
-    counts = np.bincount(sent[valid] * width + codes[valid], minlength=n * width)
+    n = r.n
+    counts = np.bincount(r.sent[valid] * width + codes[valid], minlength=n * width)
     counts = counts.reshape(n, width)
     winner, _, _, _ = _plurality(counts)
-    has = gt_row >= 0
-    winner[has] = codes[gt_row[has]]
+    has = r.gt_row >= 0
+    winner[has] = codes[r.gt_row[has]]
     return FieldResult(f.name, f.kind, values, _take_values(values, winner),
                        _votes_struct(values, counts), counts=counts, row_codes=codes)
 
 
-def _answered(column: pa.Array, sent: IntArray, n: int) -> BoolArray:
-    valid = _np_bool(pc.is_valid(column))
-    return np.bincount(sent[valid], minlength=n) > 0
-
-
-def _agg_multi(f: FieldLike, column: pa.Array, sent: IntArray, n: int, n_ann: IntArray,
-               gt_row: IntArray) -> FieldResult:
+def _agg_multi(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
     width = len(values)
-    flat_codes = _codes(pc.list_flatten(column), values)
-    parent = _np_int(pc.list_parent_indices(column))
-    ok = flat_codes >= 0
-    key = np.unique(parent[ok] * width + flat_codes[ok])          # one vote per annotation
-    counts = np.bincount(sent[key // width] * width + key % width, minlength=n * width)
+    n = r.n
+    flat_idx, parent = r.flat_parents(column)
+    codes = _codes(pc.list_flatten(column), values)[flat_idx]
+    ok = codes >= 0
+    key = np.unique(parent[ok] * width + codes[ok])          # one vote per annotation
+    counts = np.bincount(r.sent[key // width] * width + key % width, minlength=n * width)
     counts = counts.reshape(n, width)
-    answered = _answered(column, sent, n)
-    keep = (counts * 2 > n_ann[:, None]) & answered[:, None]
+    answered = r.answered(column)
+    keep = (counts * 2 > r.n_ann[:, None]) & answered[:, None]
     _, cols = np.nonzero(keep)
     agg = pa.ListArray.from_arrays(
         _offsets(keep.sum(axis=1)), _take_values(values, cols.astype(np.int64)),
         mask=pa.array(~answered))
-    label = _override(agg, column, gt_row)
-    return FieldResult(f.name, f.kind, values, label, _votes_struct(values, counts),
-                       counts=counts)
+    return FieldResult(f.name, f.kind, values, _override(agg, column, r),
+                       _votes_struct(values, counts), counts=counts)
 
 
-def _agg_stance(f: FieldLike, column: pa.Array, sent: IntArray, n: int,
-                gt_row: IntArray) -> FieldResult:
+def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
     width = len(values)
+    n = r.n
     flat = pc.list_flatten(column)
-    parent = _np_int(pc.list_parent_indices(column))
+    flat_idx, parent = r.flat_parents(column)
     target_arr = flat.field("target")
     targets = sorted(str(t) for t in pc.unique(target_arr).to_pylist() if t is not None)
     t_count = max(len(targets), 1)
-    tc = _codes(target_arr, targets)
-    lc = _codes(flat.field("label"), values)
+    tc = _codes(target_arr, targets)[flat_idx]
+    lc = _codes(flat.field("label"), values)[flat_idx]
     ok = np.nonzero((tc >= 0) & (lc >= 0))[0]
-    # one judgment per (annotation, target): keep the last one given
-    pair = parent[ok] * t_count + tc[ok]
-    _, first_rev = np.unique(pair[::-1], return_index=True)
-    ok = ok[len(ok) - 1 - first_rev]
-    gkey = sent[parent[ok]] * t_count + tc[ok]
-    groups, inv = np.unique(gkey, return_inverse=True)
-    inv = inv.reshape(-1)
+    # sort by (sentence, target, annotation); stable, so the last of repeated judgments
+    # of one target within one annotation comes last
+    gkey = r.sent[parent[ok]] * t_count + tc[ok]
+    composite = gkey * (len(r.rows) + 1) + parent[ok]
+    order = np.argsort(composite, kind="stable")
+    composite = composite[order]
+    ok = ok[order]
+    gkey = gkey[order]
+    ok = ok[_last_per_key(composite)]
+    gkey = gkey[_last_per_key(composite)]
+    starts = _run_starts(gkey)
+    group_id = np.cumsum(starts) - 1
+    groups = gkey[starts]
     g = len(groups)
-    counts = np.bincount(inv * width + lc[ok], minlength=g * width).reshape(g, width)
+    counts = np.bincount(group_id * width + lc[ok], minlength=g * width).reshape(g, width)
     g_sent = groups // t_count
     g_target = groups % t_count
     winner, _, _, _ = _plurality(counts)
-    answered = _answered(column, sent, n)
+    answered = r.answered(column)
     offsets = _offsets(np.bincount(g_sent, minlength=n))
     mask = pa.array(~answered)
     target_values = _take_values(targets, g_target)
@@ -237,34 +262,35 @@ def _agg_stance(f: FieldLike, column: pa.Array, sent: IntArray, n: int,
         [target_values, *[pa.array(counts[:, j].astype(np.int32)) for j in range(width)]],
         names=["target", *values])
     votes = pa.ListArray.from_arrays(offsets, vote_struct, mask=mask)
-    label = _override(agg, column, gt_row)
-    return FieldResult(f.name, f.kind, values, label, votes,
+    return FieldResult(f.name, f.kind, values, _override(agg, column, r), votes,
                        stance=StanceGroups(targets, g_sent, g_target, counts))
 
 
-def _agg_spans(f: FieldLike, column: pa.Array, sent: IntArray, n: int, n_ann: IntArray,
-               gt_row: IntArray) -> FieldResult:
+def _agg_spans(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
+    n = r.n
     flat = pc.list_flatten(column)
-    parent = _np_int(pc.list_parent_indices(column))
+    flat_idx, parent_k = r.flat_parents(column)
+    parent = np.full(len(flat), -1, dtype=np.int64)
+    parent[flat_idx] = parent_k
     start = _np_int(flat.field("start"))
     end = _np_int(flat.field("end"))
     lc = _codes(flat.field("label"), values)
-    ok = np.nonzero((lc >= 0) & _np_bool(pc.is_valid(flat.field("start")))
+    ok = np.nonzero((parent >= 0) & (lc >= 0) & _np_bool(pc.is_valid(flat.field("start")))
                     & _np_bool(pc.is_valid(flat.field("end"))))[0]
     # one vote per (annotation, span)
     order = ok[np.lexsort((lc[ok], end[ok], start[ok], parent[ok]))]
     order = order[_run_starts(parent[order], start[order], end[order], lc[order])]
-    s = sent[parent[order]]
+    s = r.sent[parent[order]]
     order = order[np.lexsort((lc[order], end[order], start[order], s))]
-    s = sent[parent[order]]
+    s = r.sent[parent[order]]
     first = _run_starts(s, start[order], end[order], lc[order])
     group_start = np.nonzero(first)[0]
     counts = np.diff(np.append(group_start, len(order)))
     rep = order[group_start]                      # representative flat row of each group
     g_sent = s[group_start]
-    keep = counts * 2 > n_ann[g_sent]
-    answered = _answered(column, sent, n)
+    keep = counts * 2 > r.n_ann[g_sent]
+    answered = r.answered(column)
     mask = pa.array(~answered)
     text = flat.field("text")
     value_type = column.type.value_type
@@ -281,8 +307,7 @@ def _agg_spans(f: FieldLike, column: pa.Array, sent: IntArray, n: int, n_ann: In
         names=["start", "end", "label", "count"])
     votes = pa.ListArray.from_arrays(_offsets(np.bincount(g_sent, minlength=n)),
                                      vote_struct, mask=mask)
-    label = _override(agg, column, gt_row)
-    return FieldResult(f.name, f.kind, values, label, votes)
+    return FieldResult(f.name, f.kind, values, _override(agg, column, r), votes)
 
 
 def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike, *,
@@ -318,14 +343,19 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
 
     # latest annotation per (sentence, annotator); result sorted by sentence, annotator
     key = sent_all[keep_rows] * (a_count + 1) + (ann_all[keep_rows] + 1)
-    order = keep_rows[np.lexsort((ann_id[keep_rows], updated[keep_rows], key))]
-    key_sorted = sent_all[order] * (a_count + 1) + (ann_all[order] + 1)
-    rows = order[_last_per_key(key_sorted)]
+    order = np.argsort(key, kind="stable")
+    key_sorted = key[order]
+    rows = keep_rows[order]
+    if len(key_sorted) > 1 and bool((key_sorted[1:] == key_sorted[:-1]).any()):
+        order = keep_rows[np.lexsort((ann_id[keep_rows], updated[keep_rows], key))]
+        key_sorted = sent_all[order] * (a_count + 1) + (ann_all[order] + 1)
+        rows = order[_last_per_key(key_sorted)]
     stats["superseded"] = int(len(keep_rows) - len(rows))
 
     n_all = len(sentence_ids)
     sent_rows = sent_all[rows]
-    gt = _np_bool(annotations["ground_truth"])[rows]
+    gt_all = _np_bool(annotations["ground_truth"])
+    gt = gt_all[rows]
     n_ann_all = np.bincount(sent_rows, minlength=n_all)
     has_gt_all = np.bincount(sent_rows[gt], minlength=n_all) > 0
     released = (n_ann_all >= min_annotations) | has_gt_all
@@ -333,28 +363,28 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
     rows = rows[released[sent_rows]]
     sent = new_code[sent_all[rows]]
     n = int(released.sum())
-    n_ann = n_ann_all[released]
-    table = annotations.select([f.name for f in schema.fields]).take(pa.array(rows))
+    pos = np.full(annotations.num_rows, -1, dtype=np.int64)
+    pos[rows] = np.arange(len(rows), dtype=np.int64)
 
     # latest ground-truth annotation per sentence (index into ``rows``)
-    gt = gt[released[sent_rows]]
-    gt_idx = np.nonzero(gt)[0]
+    gt_idx = np.nonzero(gt_all[rows])[0]
     gt_idx = gt_idx[np.lexsort((ann_id[rows][gt_idx], updated[rows][gt_idx], sent[gt_idx]))]
     last = _last_per_key(sent[gt_idx])
     gt_row = np.full(n, -1, dtype=np.int64)
     gt_row[sent[gt_idx[last]]] = gt_idx[last]
+    r = _Rows(rows=rows, pos=pos, sent=sent, n=n, n_ann=n_ann_all[released], gt_row=gt_row)
 
     results: list[FieldResult] = []
     for f in schema.fields:
-        column = _single(table[f.name])
+        column = _single(annotations[f.name])
         if f.kind == "single":
-            results.append(_agg_single(f, column, sent, n, gt_row))
+            results.append(_agg_single(f, column, r))
         elif f.kind == "multi":
-            results.append(_agg_multi(f, column, sent, n, n_ann, gt_row))
+            results.append(_agg_multi(f, column, r))
         elif f.kind == "stance":
-            results.append(_agg_stance(f, column, sent, n, gt_row))
+            results.append(_agg_stance(f, column, r))
         elif f.kind == "spans":
-            results.append(_agg_spans(f, column, sent, n, n_ann, gt_row))
+            results.append(_agg_spans(f, column, r))
         else:
             raise ReleaseError(f"field {f.name!r} has unknown kind {f.kind!r}",
                                hint="fix the label schema YAML (single|multi|stance|spans)")
@@ -363,14 +393,14 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
     stats["kept_annotations"] = len(rows)
     return Aggregation(
         sentence_ids=sentence_ids.filter(pa.array(released)),
-        n_annotators=n_ann.astype(np.int32), adjudicated=gt_row >= 0, agreement=agreement,
+        n_annotators=r.n_ann.astype(np.int32), adjudicated=gt_row >= 0, agreement=agreement,
         fields=results, row_sent=sent, row_annotator=ann_all[rows], annotators=annotators,
         released_index=np.nonzero(released)[0], stats=stats)
 
 
 def _agreement(results: list[FieldResult], primary: str | None, gt_row: IntArray,
                n: int) -> pa.Array:
-    codes = np.full(n, -1, dtype=np.int64)
+    codes: IntArray = np.full(n, -1, dtype=np.int64)
     for r in results:
         if r.name == primary and r.counts is not None:
             _, total, top, n_top = _plurality(r.counts)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from typing import Any
@@ -11,21 +12,50 @@ import numpy as np
 
 from corpus.release.aggregate import Aggregation, IntArray
 
+# above this many (unit x value x value) cells the closed form below is used instead of the
+# krippendorff package (same result, see tests; the package's O(units * values^2) memory
+# and time would dominate a 300k-sentence release)
+PACKAGE_CELLS = 200_000
+
+
+def nominal_alpha(counts: IntArray) -> float:
+    """Nominal Krippendorff's alpha of pairable units, as a closed form over coincidences.
+
+    o_ck = sum_u n_uc (n_uk - [c == k]) / (m_u - 1);  n_c = sum_k o_ck;
+    alpha = 1 - (n - 1) (n - trace o) / (n^2 - sum_c n_c^2).
+    """
+    c = counts.astype(np.float64)
+    weight = 1.0 / (c.sum(axis=1) - 1.0)
+    weighted = c * weight[:, None]
+    coincidences = weighted.T @ c - np.diag(weighted.sum(axis=0))
+    n_c = coincidences.sum(axis=1)
+    n = n_c.sum()
+    expected = n * n - float((n_c * n_c).sum())
+    if expected <= 0:
+        return math.nan
+    return float(1.0 - (n - 1.0) * (n - float(np.trace(coincidences))) / expected)
+
 
 def alpha_from_counts(counts: IntArray) -> tuple[float | None, int]:
     """Nominal Krippendorff's alpha from a (units, values) count matrix, and pairable units.
 
     Units with fewer than two values are not pairable and are left out; alpha is
     ``None`` when it is undefined (no pairable unit, or a single value overall).
+    Small inputs go through the ``krippendorff`` package, large ones through
+    ``nominal_alpha`` (identical results).
     """
     if counts.size == 0:
         return None, 0
     pairable = counts[counts.sum(axis=1) >= 2]
     if len(pairable) == 0 or int((pairable.sum(axis=0) > 0).sum()) < 2:
         return None, len(pairable)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        value = float(krippendorff.alpha(value_counts=pairable, level_of_measurement="nominal"))
+    if pairable.shape[0] * pairable.shape[1] ** 2 > PACKAGE_CELLS:
+        value = nominal_alpha(pairable)
+    else:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value = float(krippendorff.alpha(value_counts=pairable,
+                                             level_of_measurement="nominal"))
     return (None if math.isnan(value) else round(value, 4)), len(pairable)
 
 
@@ -103,7 +133,7 @@ def pairwise(agg: Aggregation, field: str) -> list[dict[str, Any]]:
     cell = uniq % (width * width)
     pairs: list[dict[str, Any]] = []
     bounds = np.nonzero(np.diff(np.concatenate([[-1], pair, [-1]])))[0]
-    for s, e in zip(bounds[:-1], bounds[1:]):
+    for s, e in itertools.pairwise(bounds):
         conf = np.zeros(width * width, dtype=np.int64)
         conf[cell[s:e]] = cnt[s:e]
         m = conf.reshape(width, width)

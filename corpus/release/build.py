@@ -7,13 +7,15 @@ folder, which readers ignore and the next release removes.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -71,6 +73,24 @@ class ReleaseInfo:
     content_sha256: str
     manifest_sha256: str
     created_at: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    """Wall-clock seconds per build phase (reported in ReleaseInfo.timings)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.phases: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = round(now - self.last, 3)
+        self.last = now
+        if os.environ.get("CORPUS_RELEASE_TIMING"):
+            import sys
+
+            print(f"release: {phase} {self.phases[phase]:.2f}s", file=sys.stderr)
 
 
 def _pause() -> None:
@@ -152,12 +172,21 @@ def _assemble(sentences: pa.Table, order: np.ndarray[Any, Any], agg: Aggregation
     return pa.table(columns)
 
 
-def _write(table: pa.Table, path: Path) -> None:
+def _write(table: pa.Table, path: Path) -> dict[str, Any]:
+    """Write one Parquet file, fsync it, and return its manifest entry."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", row_group_size=100_000)
+    flat = [f for f in table.schema if not pa.types.is_nested(f.type)]
+    # statistics on scalar columns (predicate pushdown); dictionaries only where values
+    # repeat (ids and free text would only grow the file and cost time)
+    pq.write_table(
+        table, path, compression="zstd", row_group_size=100_000,
+        write_statistics=[f.name for f in flat if f.name != "text"],
+        use_dictionary=[f.name for f in flat if pa.types.is_string(f.type)
+                        and f.name not in ("sentence_id", "text")])
     with open(path, "rb") as fh:
         os.fsync(fh.fileno())
     _pause()
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def release(
@@ -210,7 +239,9 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
            message: str | None) -> ReleaseInfo:
     version = version_name(number)
+    clock = _Clock()
     sentences = _read_parquet(ws.sentences, "sentences")
+    clock.lap("read sentences")
     missing = [c for c in ("sentence_id", "article_id") if c not in sentences.column_names]
     if missing:
         raise WorkspaceError(f"{ws.sentences} lacks column(s) {', '.join(missing)}",
@@ -221,42 +252,46 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                                        sort_keys=[(k, "ascending") for k in keys]))
     sorted_ids = sentences["sentence_id"].take(pa.array(order)).combine_chunks()
     annotations = _read_parquet(ws.annotations, "annotations")
+    clock.lap("read annotations")
     agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
+    clock.lap("aggregate")
     if len(agg.released_index) == 0:
         raise NothingToRelease(
             f"no sentence in {ws.annotations} has {min_annotations} or more annotations",
             hint="pull more annotations or lower --min-annotations")
     table = _assemble(sentences, order, agg, ratios)
     del sentences
+    clock.lap("assemble")
 
     files: dict[str, dict[str, Any]] = {}
     split_col = table["split"]
     rows: dict[str, int] = {}
     articles: dict[str, int] = {}
     split_tables: dict[str, pa.Table] = {}
-    for s in SPLITS:
-        part = table.filter(pc.equal(split_col, s))
-        split_tables[s] = part
-        rows[s] = part.num_rows
-        articles[s] = len(pc.unique(part["article_id"]))
-        _write(part, tmp / data_file(s))
-    rows["total"] = table.num_rows
-    articles["total"] = len(pc.unique(table["article_id"]))
-
-    # every annotation of the released sentences, in release order
-    released_ids = agg.sentence_ids
-    pos = np.asarray(pc.fill_null(pc.index_in(annotations["sentence_id"],
-                                              value_set=released_ids), -1))
-    keep = np.nonzero(pos >= 0)[0]
-    ann_id = np.asarray(pc.fill_null(annotations["annotation_id"], 0))
-    keep = keep[np.lexsort((ann_id[keep], pos[keep]))]
-    ann_out = annotations.take(pa.array(keep))
-    _write(ann_out, tmp / ANNOTATIONS_FILE)
-    del annotations
-
-    for rel in [*(data_file(s) for s in SPLITS), ANNOTATIONS_FILE]:
-        path = tmp / rel
-        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    # Parquet encoding and hashing release the GIL: write in threads while the
+    # main thread measures agreement and draws the chart.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writes: dict[str, Future[dict[str, Any]]] = {}
+        for s in SPLITS:
+            part = table.filter(pc.equal(split_col, s))
+            split_tables[s] = part
+            rows[s] = part.num_rows
+            articles[s] = len(pc.unique(part["article_id"]))
+            writes[data_file(s)] = pool.submit(_write, part, tmp / data_file(s))
+        rows["total"] = table.num_rows
+        articles["total"] = len(pc.unique(table["article_id"]))
+        ann_out = _released_annotations(annotations, agg)
+        del annotations
+        writes[ANNOTATIONS_FILE] = pool.submit(_write, ann_out, tmp / ANNOTATIONS_FILE)
+        clock.lap("split + select annotations")
+        manifest = _describe(schema, agg, table, split_tables, ann_out)
+        clock.lap("labels + agreement")
+        chart.render_chart({**manifest, "name": name, "version": version, "rows": rows},
+                           tmp / CHART_FILE)
+        clock.lap("chart")
+        for rel, fut in writes.items():
+            files[rel] = fut.result()
+        clock.lap("wait for parquet writes")
     for s in SPLITS:
         files[data_file(s)]["rows"] = rows[s]
     files[ANNOTATIONS_FILE]["rows"] = ann_out.num_rows
@@ -268,7 +303,62 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                 f"release {name} would be identical to {parent} "
                 f"({tmp.parent / parent}): no new or changed annotations",
                 hint="pull new annotations (or change --min-annotations/--split) and run again")
+    files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
+                         "bytes": (tmp / CHART_FILE).stat().st_size}
+    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    manifest = {
+        "format": FORMAT,
+        "name": name,
+        "version": version,
+        "number": number,
+        "parent": parent,
+        "created_at": created_at,
+        "message": message,
+        "corpus_version": _corpus_version(),
+        **manifest,
+        "params": {"min_annotations": min_annotations,
+                   "split_ratios": [round(r, 6) for r in ratios],
+                   "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
+        "rows": rows,
+        "articles": articles,
+        "content_sha256": content,
+        "files": files,
+    }
+    _pause()
+    body = manifest_bytes(manifest)
+    (tmp / MANIFEST).write_bytes(body)
+    manifest_sha = hashlib.sha256(body).hexdigest()
+    readme = card.render(manifest, manifest_sha, table.schema, ann_out.schema).encode()
+    (tmp / CARD).write_bytes(readme)
+    (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
+        MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
+    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, CHART_FILE):
+        with open(tmp / rel, "rb") as fh:
+            os.fsync(fh.fileno())
+    for d in (tmp / "data", tmp / "docs", tmp):
+        fsync_dir(d)
+    _pause()
+    clock.lap("manifest + card")
+    return ReleaseInfo(name=name, version=version, number=number, path=tmp, parent=parent,
+                       rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
+                       created_at=created_at, timings=clock.phases)
 
+
+def _released_annotations(annotations: pa.Table, agg: Aggregation) -> pa.Table:
+    """Every annotation (cancelled included) of the released sentences, in release order."""
+    pos = np.asarray(pc.fill_null(pc.index_in(annotations["sentence_id"],
+                                              value_set=agg.sentence_ids), -1))
+    keep = np.nonzero(pos >= 0)[0]
+    ann_id = np.asarray(pc.fill_null(annotations["annotation_id"], 0))
+    keep = keep[np.lexsort((ann_id[keep], pos[keep]))]
+    if len(keep) == annotations.num_rows and bool((np.diff(keep) > 0).all()):
+        return annotations                       # already complete and in order
+    return annotations.take(pa.array(keep))
+
+
+def _describe(schema: SchemaLike, agg: Aggregation, table: pa.Table,
+              split_tables: dict[str, pa.Table], ann_out: pa.Table) -> dict[str, Any]:
+    """The data-derived part of the manifest: schema, labels, agreement, provenance."""
     primary = primary_field(schema)
     fields_meta = [{"name": f.name, "kind": f.kind, "values": list(f.values)}
                    for f in schema.fields]
@@ -281,31 +371,17 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     for item in pc.value_counts(agg.agreement).to_pylist():
         if item["values"] is not None:
             agreement_rows[str(item["values"])] = int(item["counts"])
-    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     projects = sorted(int(p) for p in pc.unique(ann_out["ls_project_id"]).to_pylist()
                       if p is not None) if "ls_project_id" in ann_out.column_names else []
     langs = sorted(str(x) for x in pc.unique(table["lang"]).to_pylist() if x) \
         if "lang" in table.column_names else []
-    manifest: dict[str, Any] = {
-        "format": FORMAT,
-        "name": name,
-        "version": version,
-        "number": number,
-        "parent": parent,
-        "created_at": created_at,
-        "message": message,
-        "corpus_version": _corpus_version(),
+    return {
         "schema": {"name": schema.name, "version": schema.version, "sha256": schema.sha256,
                    "fields": fields_meta},
         "guidelines_version": getattr(schema, "guidelines_version", None) or schema.version,
         "labelstudio_projects": projects,
         "languages": langs,
         "primary_field": primary,
-        "params": {"min_annotations": min_annotations,
-                   "split_ratios": [round(r, 6) for r in ratios],
-                   "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
-        "rows": rows,
-        "articles": articles,
         "annotations": {"rows": ann_out.num_rows, "annotators": len(agg.annotators),
                         "counted": agg.stats.get("kept_annotations", 0), **{
                             k: v for k, v in agg.stats.items()
@@ -319,28 +395,4 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                          "pairs": agreement_mod.pairwise(agg, primary) if primary else []},
         },
         "columns": [{"name": f.name, "type": str(f.type)} for f in table.schema],
-        "content_sha256": content,
-        "files": files,
     }
-    chart.render_chart(manifest, tmp / CHART_FILE)
-    files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
-                         "bytes": (tmp / CHART_FILE).stat().st_size}
-    _pause()
-    body = manifest_bytes(manifest)
-    (tmp / MANIFEST).write_bytes(body)
-    import hashlib
-
-    manifest_sha = hashlib.sha256(body).hexdigest()
-    readme = card.render(manifest, manifest_sha, table.schema, ann_out.schema).encode()
-    (tmp / CARD).write_bytes(readme)
-    (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
-        MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
-    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, CHART_FILE):
-        with open(tmp / rel, "rb") as fh:
-            os.fsync(fh.fileno())
-    for d in (tmp / "data", tmp / "docs", tmp):
-        fsync_dir(d)
-    _pause()
-    return ReleaseInfo(name=name, version=version, number=number, path=tmp, parent=parent,
-                       rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
-                       created_at=created_at)

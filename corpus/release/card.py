@@ -139,7 +139,7 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"{', '.join(str(p) for p in manifest.get('labelstudio_projects', [])) or 'n/a'}."
                  "\n")
 
-    parts.append("## Load it\n\n```python\n"
+    parts.append("## Load it\n\n```python\n"  # noqa: S608 (example code, not a query)
                  "import pandas as pd\n"
                  "train = pd.read_parquet(\"data/train-00000-of-00001.parquet\")\n\n"
                  "from datasets import load_dataset\n"

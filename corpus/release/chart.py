@@ -22,7 +22,7 @@ def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False)
     flat = [ax for row in axes for ax in row]
-    for ax, f in zip(flat, fields):
+    for ax, f in zip(flat, fields, strict=False):
         dist = labels.get(f["name"], {}).get("all", {})
         keys = [*f["values"], *(k for k in dist if k not in f["values"])]
         ax.barh(keys, [dist.get(k, 0) for k in keys], color="#4C72B0")

@@ -123,7 +123,7 @@ def make_workspace(
     for f in schema.fields:
         v = np.array(f.values, dtype=object)
         if f.kind == "single":
-            p = np.full(len(v), 1.0 / len(v))
+            p: np.ndarray[Any, Any] = np.full(len(v), 1.0 / len(v))
             if f.name == "claim" and len(v) == 3:
                 p = np.array([0.4, 0.5, 0.1])
             codes = single(f.values, list(p))
@@ -166,7 +166,7 @@ def make_workspace(
             lens = has.astype(np.int64)
             idx = np.nonzero(has)[0]
             texts = [t[:e] for t, e in zip(text.take(pa.array(row_sent[idx])).to_pylist(),
-                                            end[idx].tolist())]
+                                            end[idx].tolist(), strict=True)]
             struct = pa.StructArray.from_arrays(
                 [pa.array(np.zeros(len(idx), dtype=np.int32)), pa.array(end[idx]),
                  pa.array(np.full(len(idx), v[0], dtype=object), pa.string()),
