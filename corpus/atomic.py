@@ -35,6 +35,17 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def remove_stale(target: Path | str) -> int:
+    """Delete temporary files a killed writer of ``target`` left behind; call under its lock."""
+    target = Path(target)
+    removed = 0
+    for leftover in target.parent.glob(f"{TMP_PREFIX}{target.name}.*"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str, *, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success it replaces ``target``."""

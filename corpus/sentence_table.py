@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import atomic_path
+from corpus.atomic import atomic_path, remove_stale
 from corpus.ingest.clean import detect_lang
 from corpus.store import SENTENCE_SCHEMA, iter_batches, sentence_id_for
 from corpus.workspace import Workspace
@@ -58,28 +59,34 @@ def split(
     if workers is None:
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
     report = SplitReport(articles=meta.num_rows, workers=workers)
-    with ws.lock("split"), atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
+    with ws.lock("split"):
+        remove_stale(ws.sentences)
+        _write_sentences(ws, report, total_chars, max_len, workers, userdict, progress)
+    return report
+
+
+def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, max_len: int,
+                     workers: int, userdict: Path | None,
+                     progress: Callable[[int, int], None] | None) -> None:
+    with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
         tmp, SENTENCE_SCHEMA, compression="zstd"
     ) as writer:
         done = 0
         for table, chars in _results(_jobs(ws.articles), max_len, workers, userdict):
             writer.write_table(table)
-            report.sentences += table.num_rows
+            headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
+            report.headings += int(headings)
+            report.sentences += table.num_rows - int(headings)
             done += chars
             if progress:
                 progress(done, total_chars)
         report.characters = done
-    if report.sentences:
-        kinds = pq.read_table(ws.sentences, columns=["kind"]).column("kind")
-        report.headings = int(pa.compute.sum(pa.compute.equal(kinds, "heading")).as_py() or 0)
-        report.sentences -= report.headings
-    return report
 
 
 def _total_chars(path: Path) -> int:
     total = 0
     for batch in iter_batches(path, ["text"], 4096):
-        total += int(pa.compute.sum(pa.compute.utf8_length(batch.column(0))).as_py() or 0)
+        total += int(pc.sum(pc.utf8_length(batch.column(0))).as_py() or 0)
     return total
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.atomic import atomic_path
+from corpus.atomic import atomic_path, remove_stale
 from corpus.errors import InputError
 from corpus.ingest.clean import detect_lang
 from corpus.ingest.readers import RawArticle, discover, read_file
@@ -85,6 +85,7 @@ def ingest(
     report.files = len(files)
 
     with ws.ensure().lock("ingest"):
+        remove_stale(ws.articles)
         known_hash: dict[str, str] = {}
         known_ids: dict[str, str] = {}
         if ws.articles.exists():
