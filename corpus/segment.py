@@ -231,7 +231,7 @@ def _paragraphs(text: str, max_len: int) -> Iterator[tuple[str, int, int]]:
 
 def _ends_paragraph(body: str) -> bool:
     """Whether a stripped line ending with "." ends its paragraph (not "Dr.", "e.g.")."""
-    m = _WORD_TAIL.search(body, 0, len(body) - 1)
+    m = _WORD_TAIL.search(body, max(0, len(body) - 17), len(body) - 1)
     return m is None or m.group().lower() not in _TITLE_ABBREVS
 
 
