@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "corpus.cli.segment_cmd",
     "corpus.cli.server_cmd",
     "corpus.cli.schema_cmd",
+    "corpus.cli.push_cmd",
+    "corpus.cli.pull_cmd",
 ]
 
 

@@ -1,0 +1,52 @@
+"""`corpus pull`: Label Studio annotations -> workspace/annotations.parquet."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.cli.progress import progress_bar
+from corpus.cli.schema_cmd import SchemaOpt
+
+
+@handle_errors
+def pull_cli(
+    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
+    full: Annotated[bool, typer.Option("--full", help="Re-read every task; drop annotations "
+                                       "deleted in Label Studio.")] = False,
+    schema: SchemaOpt = None,
+    ws_dir: WorkspaceOpt = None,
+) -> None:
+    """Fetch new and changed annotations (incremental; --full to reconcile everything)."""
+    from corpus.labelschema import load_schema
+    from corpus.labelstudio.pull import pull
+
+    s = load_schema(schema)
+    ws = workspace(ws_dir)
+    with progress_bar("pull") as update:
+        report = pull(ws, project, full=full, progress=update, schema=s)
+    for w in report.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
+    table = Table(title=f"annotations of {project!r} by label", title_justify="left")
+    table.add_column("field")
+    table.add_column("value")
+    table.add_column("count", justify="right")
+    for f in s.fields:
+        counts = report.label_counts.get(f.name) or Counter()
+        for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            table.add_row(f.name, escape(value), str(n))
+    if table.row_count:
+        out.print(table)
+    out.print(escape(report.summary()))
+    if report.rejected:
+        console.print(f"[bold yellow]{report.rejected} annotations did not fit the schema[/] "
+                      f"and are not in annotations.parquet: see {escape(str(report.rejects_path))}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `pull` command."""
+    app.command("pull")(pull_cli)

@@ -1,0 +1,50 @@
+"""`corpus push`: sentences -> Label Studio tasks (idempotent, crash-safe)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from corpus.cli.common import WorkspaceOpt, escape, handle_errors, out, workspace
+from corpus.cli.progress import progress_bar
+from corpus.cli.schema_cmd import SchemaOpt, split_targets
+
+
+@handle_errors
+def push_cli(
+    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
+    targets: Annotated[
+        str | None,
+        typer.Option("--targets", "-t",
+                     help="Stance targets, comma-separated (default: the project's, else "
+                     "suggested from the corpus)."),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Import at most N new tasks.")] = None,
+    articles: Annotated[
+        str | None, typer.Option(help="Only these article ids, comma-separated.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 2000,
+    schema: SchemaOpt = None,
+    ws_dir: WorkspaceOpt = None,
+) -> None:
+    """Import one Label Studio task per sentence; re-running imports nothing twice."""
+    from corpus.labelschema import load_schema
+    from corpus.labelstudio.push import push
+
+    ws = workspace(ws_dir)
+    with progress_bar("push") as update:
+        report = push(ws, project, targets=split_targets(targets) if targets is not None
+                      else None, limit=limit,
+                      articles=split_targets(articles) or None, batch_size=batch_size,
+                      progress=update, schema=load_schema(schema))
+    out.print(escape(report.summary()))
+    if report.targets_suggested:
+        out.print("[yellow]stance targets were suggested from the corpus[/]; to change them "
+                  "before anyone annotates, run "
+                  f"`corpus push --project {escape(project)} --targets a,b,c`")
+    out.print(f"open {escape(report.url)}/projects/{report.project_id}/data")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `push` command."""
+    app.command("push")(push_cli)

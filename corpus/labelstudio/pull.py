@@ -1,0 +1,355 @@
+"""Pull annotations from Label Studio into ``workspace/annotations.parquet``.
+
+Incremental: only tasks whose ``updated_at`` is after the stored watermark (minus
+a small overlap) are fetched, through the Data Manager filter on ``/api/tasks``
+(a task's ``updated_at`` moves when one of its annotations is created, updated
+or deleted). For every fetched task its current annotations replace the
+stored ones, so updates and deletions on changed tasks are seen; ``full=True``
+rebuilds the project's rows from all tasks (also noticing deleted tasks).
+
+Rows are keyed by ``annotation_id``; skipped (cancelled) annotations are kept
+with ``was_cancelled = True``; drafts are not annotations. Results the schema
+does not know go to ``workspace/sync/<project>/rejects.jsonl`` with the reason.
+Nothing is written until everything was fetched, and every write is atomic:
+a server failure mid-pull leaves the table, the rejects and the watermark as
+they were.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus.atomic import write_json, write_table, write_text
+from corpus.errors import CorpusError, SchemaError, WorkspaceError
+from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
+from corpus.labelstudio.push import _client, read_project_state, sync_dir
+from corpus.workspace import Workspace
+
+Progress = Callable[[int, int], None]
+
+OVERLAP = timedelta(seconds=60)
+PAGE_SIZE = 500
+
+
+@dataclass
+class PullReport:
+    """What one pull did."""
+
+    project: str
+    project_id: int
+    full: bool = False
+    since: str | None = None
+    tasks_fetched: int = 0
+    annotations_seen: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    cancelled: int = 0
+    rejected: int = 0
+    total_rows: int = 0
+    label_counts: dict[str, Counter[str]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    rejects_path: Path | None = None
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One-line human summary."""
+        mode = "full" if self.full else (f"since {self.since}" if self.since else "first pull")
+        line = (f"pull {self.project!r} (id {self.project_id}, {mode}): {self.tasks_fetched} "
+                f"tasks, {self.added} added, {self.updated} updated, {self.removed} removed, "
+                f"{self.cancelled} skipped; {self.total_rows} annotations of this project "
+                f"in {self.seconds:.2f} s")
+        if self.rejected:
+            line += f"; {self.rejected} REJECTED -> {self.rejects_path}"
+        return line
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def _since_query(since: datetime) -> dict[str, Any]:
+    from corpus.labelstudio.client import updated_since_query
+
+    q = updated_since_query(since)
+    q["ordering"] = ["tasks:id"]  # stable paging while tasks keep changing
+    return q
+
+
+def _latest_update(client: Any, project_id: int) -> datetime | None:
+    """Highest task ``updated_at`` of the project right now (the next watermark)."""
+    page = client.task_page(project_id, page=1, page_size=1, fields="task_only",
+                            query={"ordering": ["-tasks:updated_at"]})
+    tasks = page.get("tasks") or []
+    return _parse_time(tasks[0].get("updated_at")) if tasks else None
+
+
+def _user_emails(client: Any) -> dict[int, str]:
+    try:
+        return {int(u["id"]): str(u.get("email") or u.get("username") or u["id"])
+                for u in client.list_users()}
+    except CorpusError:
+        return {}
+
+
+def _annotator(raw: Any, emails: Mapping[int, str]) -> str:
+    if isinstance(raw, Mapping):
+        return str(raw.get("email") or raw.get("username") or raw.get("id"))
+    if isinstance(raw, int):
+        return emails.get(raw, f"user:{raw}")
+    return str(raw) if raw is not None else ""
+
+
+def _read_rejects(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue
+    return out
+
+
+def read_annotations(workspace: Workspace, schema: LabelSchema) -> pa.Table:
+    """The annotations table (empty with the schema's columns if there is none yet)."""
+    arrow = annotation_arrow_schema(schema)
+    path = workspace.annotations
+    if not path.exists():
+        return arrow.empty_table()
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise WorkspaceError(f"{path} is not a readable Parquet table ({exc})",
+                             hint="delete it and run `corpus pull --full`") from None
+    if table.schema.names != arrow.names:
+        raise WorkspaceError(
+            f"{path} has columns {table.schema.names}, the schema {schema.name!r} "
+            f"v{schema.version} expects {arrow.names}",
+            hint="the label schema changed: move the file away and run `corpus pull --full`",
+        )
+    return table.cast(arrow)
+
+
+def pull(
+    workspace: Workspace | Path | str | None,
+    project: str,
+    *,
+    full: bool = False,
+    progress: Progress | None = None,
+    schema: LabelSchema | None = None,
+    client: Any = None,
+    overlap: timedelta = OVERLAP,
+) -> PullReport:
+    """Fetch new/changed annotations of ``project`` and merge them into annotations.parquet."""
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    schema = schema or load_schema()
+    t0 = time.perf_counter()
+    state = read_project_state(ws, project)
+    sdir = sync_dir(ws, project)
+    watermark_path = sdir / "watermark.json"
+    rejects_path = sdir / "rejects.jsonl"
+    own_client = client is None
+    client = client or _client(ws)
+    try:
+        if state is not None:
+            project_id = int(state["project_id"])
+        else:
+            found = client.list_projects(title=project)
+            if len(found) != 1:
+                raise WorkspaceError(
+                    f"project {project!r} was never pushed from this workspace "
+                    f"({len(found)} projects with that title on {client.url})",
+                    hint=f"run `corpus push --project {project}` first",
+                )
+            project_id = int(found[0]["id"])
+        targets = state.get("targets") if state else None
+        report = PullReport(project=project, project_id=project_id, full=full,
+                            rejects_path=rejects_path)
+        if state and state.get("schema_sha256") not in (None, schema.sha256):
+            report.warnings.append(
+                f"the schema changed since the project was pushed "
+                f"(pushed v{state.get('schema_version')}, now v{schema.version})")
+
+        with ws.lock("pull"):
+            since: datetime | None = None
+            if not full and watermark_path.exists():
+                try:
+                    wm = json.loads(watermark_path.read_text(encoding="utf-8"))
+                    if int(wm.get("project_id", project_id)) == project_id:
+                        since = _parse_time(wm.get("updated_at"))
+                except (OSError, ValueError):
+                    since = None
+            is_full = since is None
+            report.full = full
+            report.since = (since - overlap).isoformat() if since else None
+
+            # 1. fetch everything first (nothing is written if the server fails)
+            new_mark = _latest_update(client, project_id)
+            query = _since_query(since - overlap) if since is not None else {
+                "ordering": ["tasks:id"]}
+            emails = _user_emails(client)
+            arrow = annotation_arrow_schema(schema)
+            rows: list[dict[str, Any]] = []
+            rejects: list[dict[str, Any]] = []
+            fetched_tasks: set[int] = set()
+            total_hint = 0
+            for task in client.iter_tasks(project_id, query=query, page_size=PAGE_SIZE,
+                                          fields="all"):
+                task_id = int(task["id"])
+                if task_id in fetched_tasks:
+                    continue
+                fetched_tasks.add(task_id)
+                data = task.get("data") or {}
+                sentence_id = data.get("sentence_id")
+                text = data.get("text") or ""
+                anns = task.get("annotations") or []
+                if any("result" not in a for a in anns):
+                    anns = client.list_annotations(task_id)
+                for ann in anns:
+                    report.annotations_seen += 1
+                    base = {
+                        "sentence_id": sentence_id,
+                        "annotation_id": int(ann["id"]),
+                        "ls_task_id": task_id,
+                        "ls_project_id": project_id,
+                        "annotator": _annotator(ann.get("completed_by"), emails),
+                        "created_at": _parse_time(ann.get("created_at")),
+                        "updated_at": _parse_time(ann.get("updated_at")),
+                        "lead_time": (float(ann["lead_time"])
+                                      if ann.get("lead_time") is not None else None),
+                        "was_cancelled": bool(ann.get("was_cancelled")),
+                        "ground_truth": bool(ann.get("ground_truth")),
+                        "schema_version": int((state or {}).get("schema_version")
+                                              or schema.version),
+                    }
+                    try:
+                        if not isinstance(sentence_id, str):
+                            raise SchemaError(f"task {task_id} has no data.sentence_id",
+                                              hint="push tasks with `corpus push`")
+                        values = parse_result(schema, ann.get("result") or [], text,
+                                              targets=targets)
+                    except SchemaError as exc:
+                        rejects.append({
+                            "annotation_id": base["annotation_id"], "ls_task_id": task_id,
+                            "ls_project_id": project_id, "sentence_id": sentence_id,
+                            "annotator": base["annotator"], "reason": str(exc),
+                            "result": ann.get("result"),
+                            "updated_at": ann.get("updated_at"),
+                        })
+                        continue
+                    rows.append({**base, **values})
+                total_hint = max(total_hint, len(fetched_tasks))
+                if progress:
+                    progress(len(fetched_tasks), total_hint)
+
+            # 2. merge
+            old = read_annotations(ws, schema)
+            new = pa.Table.from_pylist(rows, schema=arrow) if rows else arrow.empty_table()
+            in_project = pc.equal(old["ls_project_id"], project_id)
+            if is_full:
+                replaced = in_project
+            else:
+                replaced = pc.and_(in_project, pc.is_in(
+                    old["ls_task_id"], value_set=pa.array(sorted(fetched_tasks), pa.int64())))
+            replaced = pc.fill_null(replaced, False)
+            old_replaced = old.filter(replaced)
+            kept = old.filter(pc.invert(replaced))
+            before = {r["annotation_id"]: r for r in old_replaced.to_pylist()}
+            for r in rows:
+                prev = before.pop(r["annotation_id"], None)
+                if prev is None:
+                    report.added += 1
+                elif prev == r:
+                    report.unchanged += 1
+                else:
+                    report.updated += 1
+            report.removed = len(before)
+            merged = pa.concat_tables([kept, new]).sort_by(
+                [("ls_project_id", "ascending"), ("ls_task_id", "ascending"),
+                 ("annotation_id", "ascending")])
+
+            old_rejects = _read_rejects(rejects_path)
+            kept_rejects = [] if is_full else [
+                r for r in old_rejects if r.get("ls_task_id") not in fetched_tasks]
+            all_rejects = kept_rejects + rejects
+            report.rejected = len(all_rejects)
+
+            # 3. write (atomic, table first, watermark last)
+            changed = (report.added or report.updated or report.removed
+                       or not ws.annotations.exists())
+            if changed:
+                write_table(ws.annotations, merged)
+            if all_rejects or rejects_path.exists():
+                write_text(rejects_path, "".join(
+                    json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+                    for r in all_rejects))
+            if new_mark is not None:
+                write_json(watermark_path, {
+                    "project": project, "project_id": project_id,
+                    "updated_at": new_mark.isoformat(),
+                    "pulled_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                })
+
+            mine = merged.filter(pc.equal(merged["ls_project_id"], project_id))
+            report.total_rows = mine.num_rows
+            report.tasks_fetched = len(fetched_tasks)
+            report.cancelled = int(pc.sum(pc.cast(mine["was_cancelled"], pa.int64())).as_py()
+                                   or 0)
+            report.label_counts = label_counts(mine, schema)
+        report.seconds = time.perf_counter() - t0
+        return report
+    finally:
+        if own_client:
+            client.close()
+
+
+def label_counts(table: pa.Table, schema: LabelSchema) -> dict[str, Counter[str]]:
+    """Per field, how many (non-cancelled) annotations chose each value."""
+    rows = table.filter(pc.invert(pc.fill_null(table["was_cancelled"], False)))
+    out: dict[str, Counter[str]] = {}
+    for f in schema.fields:
+        c: Counter[str] = Counter()
+        for v in rows.column(f.name).to_pylist():
+            for item in _values(v, f.kind):
+                c[item] += 1
+        out[f.name] = c
+    return out
+
+
+def _values(v: Any, kind: str) -> Iterable[str]:
+    if v is None:
+        return []
+    if kind == "single":
+        return [v]
+    if kind == "multi":
+        return list(v)
+    if kind == "stance":
+        return [f"{s['target']}:{s['label']}" for s in v]
+    return [s["label"] for s in v]
+
+
+__all__ = ["PullReport", "label_counts", "pull", "read_annotations"]
+

@@ -1,0 +1,423 @@
+"""Push sentences to Label Studio as tasks: one task per sentence, idempotent, crash-safe.
+
+State lives in ``workspace/sync/<project>/``:
+
+- ``project.json``: project id, server URL, schema name/version/sha256, targets,
+  sha256 of the label config;
+- ``ledger.parquet``: ``sentence_id -> ls_task_id`` of every imported task,
+  rewritten atomically after every batch;
+- ``pending.json``: the sentence ids of the batch being imported. It is written
+  (atomically) *before* the import call and removed after the ledger write; if
+  it is present at start, a previous push died in between, and the project's
+  tasks newer than the ledger are listed and matched by ``data.sentence_id``
+  before anything is imported again. A re-push therefore never duplicates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus.atomic import write_json, write_table
+from corpus.errors import ConfigError, LabelStudioError, WorkspaceError
+from corpus.labelschema import LabelSchema, load_schema
+from corpus.labelstudio.render import guidelines_html, render_label_config
+from corpus.workspace import Workspace
+
+Progress = Callable[[int, int], None]
+
+LEDGER_SCHEMA = pa.schema([
+    pa.field("sentence_id", pa.string(), nullable=False),
+    pa.field("ls_task_id", pa.int64(), nullable=False),
+])
+CONTEXT_SENTENCES = 2
+DEFAULT_BATCH_SIZE = 2000
+SUGGESTED_TARGETS = 5
+
+_SAFE_NAME = re.compile(r"^[\w][\w .+\-]{0,99}$")
+
+
+# --------------------------------------------------------------------------- sync state
+
+
+def sync_dir(workspace: Workspace, project: str) -> Path:
+    """``workspace/sync/<project>/`` (the project name must be a safe folder name)."""
+    if not _SAFE_NAME.match(project) or project.strip() != project:
+        raise ConfigError(
+            f"project name {project!r} cannot be used as a folder name",
+            hint="use letters, digits, spaces, '.', '-', '_' or '+' (at most 100 characters)",
+        )
+    return workspace.sync_dir / project
+
+
+def _paths(workspace: Workspace, project: str) -> tuple[Path, Path, Path]:
+    d = sync_dir(workspace, project)
+    return d / "project.json", d / "ledger.parquet", d / "pending.json"
+
+
+def read_project_state(workspace: Workspace, project: str) -> dict[str, Any] | None:
+    """The stored ``project.json`` of ``project`` (None if never pushed)."""
+    import json
+
+    path = _paths(workspace, project)[0]
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise WorkspaceError(f"{path} is unreadable ({exc})",
+                             hint="delete it; the next push finds the project by title") from None
+    return data
+
+
+def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
+    """``sentence_id -> ls_task_id`` of the tasks pushed to ``project``."""
+    path = _paths(workspace, project)[1]
+    if not path.exists():
+        return {}
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise WorkspaceError(f"{path} is not a readable ledger ({exc})",
+                             hint="delete it; the next push rebuilds it from the project's tasks"
+                             ) from None
+    return dict(zip(table.column("sentence_id").to_pylist(),
+                    table.column("ls_task_id").to_pylist(), strict=True))
+
+
+def _write_ledger(path: Path, ledger: dict[str, int]) -> None:
+    table = pa.table({"sentence_id": list(ledger), "ls_task_id": list(ledger.values())},
+                     schema=LEDGER_SCHEMA)
+    write_table(path, table)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def build_tasks(
+    workspace: Workspace,
+    *,
+    articles: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Task data for every sentence of kind ``sentence`` (headings only as context).
+
+    Each item is ``{"text", "title", "context_before", "context_after",
+    "sentence_id", "article_id"}`` in article/paragraph/sentence order.
+    """
+    sentences_path = workspace.require(workspace.sentences, produced_by="corpus ingest")
+    cols = ["sentence_id", "article_id", "para_idx", "sent_idx", "start", "text", "kind", "lang"]
+    table = pq.read_table(sentences_path, columns=cols)
+    if articles:
+        table = table.filter(pc.is_in(table["article_id"],
+                                      value_set=pa.array(list(articles), pa.string())))
+    table = table.sort_by([("article_id", "ascending"), ("para_idx", "ascending"),
+                           ("sent_idx", "ascending"), ("start", "ascending")])
+    titles: dict[str, str] = {}
+    if workspace.articles.exists():
+        at = pq.read_table(workspace.articles, columns=["article_id", "title"])
+        titles = {a: (t or "") for a, t in zip(at.column("article_id").to_pylist(),
+                                               at.column("title").to_pylist(), strict=True)}
+
+    sid = table.column("sentence_id").to_pylist()
+    aid = table.column("article_id").to_pylist()
+    para = table.column("para_idx").to_pylist()
+    text = table.column("text").to_pylist()
+    kind = table.column("kind").to_pylist()
+    lang = table.column("lang").to_pylist()
+
+    def join(lo: int, hi: int) -> str:
+        parts: list[str] = []
+        for j in range(lo, hi):
+            if parts:
+                same = para[j] == para[j - 1]
+                sep = ("" if (lang[j] or "zh").startswith("zh") else " ") if same else "\n"
+                parts.append(sep)
+            parts.append(text[j] or "")
+        return "".join(parts)
+
+    tasks: list[dict[str, Any]] = []
+    n = len(sid)
+    start = 0
+    while start < n:  # one article at a time
+        end = start
+        while end < n and aid[end] == aid[start]:
+            end += 1
+        for i in range(start, end):
+            if (kind[i] or "sentence") != "sentence":
+                continue
+            tasks.append({
+                "text": text[i],
+                "title": titles.get(aid[i], ""),
+                "context_before": join(max(start, i - CONTEXT_SENTENCES), i),
+                "context_after": join(i + 1, min(end, i + 1 + CONTEXT_SENTENCES)),
+                "sentence_id": sid[i],
+                "article_id": aid[i],
+            })
+        start = end
+    return tasks
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class PushReport:
+    """What one push did."""
+
+    project: str
+    project_id: int
+    url: str
+    created: bool = False
+    config_updated: bool = False
+    targets: list[str] = field(default_factory=list)
+    targets_suggested: bool = False
+    candidates: int = 0
+    already: int = 0
+    imported: int = 0
+    reconciled: int = 0
+    remaining: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Imported tasks per second."""
+        return self.imported / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """One-line human summary."""
+        parts = [
+            f"push to {self.project!r} (id {self.project_id}"
+            f"{', created' if self.created else ''}): {self.imported} tasks imported",
+            f"{self.already} already there",
+        ]
+        if self.reconciled:
+            parts.append(f"{self.reconciled} recovered from an interrupted push")
+        if self.remaining:
+            parts.append(f"{self.remaining} left (limit)")
+        if self.imported:
+            parts.append(f"{self.rate:.0f} tasks/s")
+        line = ", ".join(parts)
+        if self.targets:
+            how = "suggested from the corpus" if self.targets_suggested else "stance targets"
+            line += f"; {how}: {', '.join(self.targets)}"
+        return line
+
+
+# --------------------------------------------------------------------------- push
+
+
+def _client(workspace: Workspace) -> Any:
+    from corpus.labelstudio.client import LabelStudioClient
+    from corpus.labelstudio.server import connection
+
+    return LabelStudioClient.from_connection(connection(workspace))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _id_query(after_id: int) -> dict[str, Any]:
+    return {
+        "filters": {"conjunction": "and", "items": [{
+            "filter": "filter:tasks:id", "operator": "greater", "type": "Number",
+            "value": after_id,
+        }]},
+        "ordering": ["tasks:id"],
+    }
+
+
+def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
+               wanted: set[str] | None) -> int:
+    """Add tasks of the project that the ledger misses (matched by ``data.sentence_id``).
+
+    Lists only tasks with an id above the ledger's highest (task ids only grow).
+    Returns the number of ledger entries added.
+    """
+    after = max(ledger.values(), default=0)
+    added = 0
+    for task in client.iter_tasks(project_id, query=_id_query(after), page_size=5000,
+                                  fields="task_only"):
+        data = task.get("data") or {}
+        sid = data.get("sentence_id")
+        if not isinstance(sid, str) or (wanted is not None and sid not in wanted):
+            continue
+        if sid not in ledger:
+            ledger[sid] = int(task["id"])
+            added += 1
+    return added
+
+
+def _find_or_create_project(
+    client: Any, workspace: Workspace, project: str, schema: LabelSchema,
+    targets: list[str], state: dict[str, Any] | None, config: str, instructions: str,
+) -> tuple[dict[str, Any], bool, bool]:
+    """Return (project, created, config_updated)."""
+    proj: dict[str, Any] | None = None
+    if state is not None and state.get("url") == client.url:
+        try:
+            proj = client.get_project(int(state["project_id"]))
+        except LabelStudioError as exc:
+            if "HTTP 404" not in exc.message:
+                raise
+            raise LabelStudioError(
+                f"project {project!r} (id {state['project_id']}) recorded in "
+                f"{_paths(workspace, project)[0]} no longer exists on {client.url}",
+                hint=f"delete {sync_dir(workspace, project)} to push afresh, or push to a new "
+                "project name",
+            ) from None
+    if proj is None:
+        found = client.list_projects(title=project)
+        if len(found) > 1:
+            raise LabelStudioError(
+                f"{len(found)} projects titled {project!r} on {client.url} "
+                f"(ids {', '.join(str(p['id']) for p in found)})",
+                hint="rename or delete the extra ones in Label Studio, or push to a new name",
+            )
+        if found:
+            proj = client.get_project(int(found[0]["id"]))
+    if proj is None:
+        created = client.create_project(
+            project, config, description=f"claim-corpus: {schema.name} v{schema.version}",
+            expert_instruction=instructions, show_instruction=True,
+            show_skip_button=True, enable_empty_annotation=False,
+        )
+        return created, True, False
+
+    if (proj.get("label_config") or "").strip() == config.strip():
+        if instructions and proj.get("expert_instruction") != instructions:
+            client.update_project(int(proj["id"]), expert_instruction=instructions)
+        return proj, False, False
+    n_annotated = int(proj.get("num_tasks_with_annotations") or 0) or int(
+        proj.get("total_annotations_number") or 0)
+    if n_annotated:
+        raise LabelStudioError(
+            f"project {project!r} (id {proj['id']}) has {n_annotated} annotated tasks and a "
+            "different label config (schema or stance targets changed); changing it could "
+            "invalidate existing annotations",
+            hint="push to a new project: `corpus push --project NEW_NAME`"
+            + (f" (its targets: {', '.join(state.get('targets') or [])})" if state else ""),
+        )
+    client.update_project(int(proj["id"]), label_config=config, expert_instruction=instructions)
+    return proj, False, True
+
+
+def push(
+    workspace: Workspace | Path | str | None,
+    project: str,
+    *,
+    targets: Sequence[str] | None = None,
+    limit: int | None = None,
+    articles: Sequence[str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+    schema: LabelSchema | None = None,
+    client: Any = None,
+) -> PushReport:
+    """Import one task per sentence into the Label Studio project ``project`` (created if missing).
+
+    Idempotent and crash-safe (see the module docstring). ``targets`` are the
+    stance targets (default: those stored for the project, else the top
+    suggestions from the corpus); ``limit`` caps the number of tasks imported
+    by this run; ``articles`` restricts to these article ids.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    schema = schema or load_schema()
+    t0 = time.perf_counter()
+    state_path, ledger_path, pending_path = _paths(ws, project)
+    own_client = client is None
+    client = client or _client(ws)
+    try:
+        with ws.lock(f"push.{project}"):
+            state = read_project_state(ws, project)
+            tasks = build_tasks(ws, articles=articles)
+
+            suggested = False
+            if targets is None:
+                if state is not None and state.get("targets") is not None:
+                    targets = list(state["targets"])
+                elif schema.fields_of_kind("stance"):
+                    from corpus.labelstudio.targets import suggest_targets_from_texts
+
+                    targets = [s.target for s in suggest_targets_from_texts(
+                        [t["text"] for t in tasks], SUGGESTED_TARGETS)]
+                    suggested = True
+                else:
+                    targets = []
+            target_list = [t.strip() for t in targets if t.strip()]
+
+            config = render_label_config(schema, target_list)
+            instructions = guidelines_html()
+            proj, created, updated = _find_or_create_project(
+                client, ws, project, schema, target_list, state, config, instructions)
+            project_id = int(proj["id"])
+            report = PushReport(project=project, project_id=project_id, url=client.url,
+                                created=created, config_updated=updated, targets=target_list,
+                                targets_suggested=suggested, candidates=len(tasks))
+
+            if state is None or int(state.get("project_id", -1)) != project_id or updated:
+                write_json(state_path, {
+                    "project": project, "project_id": project_id, "url": client.url,
+                    "schema_name": schema.name, "schema_version": schema.version,
+                    "schema_sha256": schema.sha256, "targets": target_list,
+                    "label_config_sha256": _sha(config),
+                    "created_at": (state or {}).get("created_at") or _now(),
+                    "updated_at": _now(),
+                })
+
+            ledger = read_ledger(ws, project) if state is not None and not created else {}
+            if created:
+                pending_path.unlink(missing_ok=True)
+            # A crash between import and ledger write, a lost ledger, or a project that was
+            # filled by someone else: reconcile before importing anything.
+            needs_reconcile = pending_path.exists() or (
+                not created and not ledger and int(proj.get("task_number") or 0) > 0)
+            if needs_reconcile:
+                report.reconciled = _reconcile(client, project_id, ledger, None)
+                _write_ledger(ledger_path, ledger)
+                pending_path.unlink(missing_ok=True)
+
+            todo = [t for t in tasks if t["sentence_id"] not in ledger]
+            report.already = len(tasks) - len(todo)
+            if limit is not None and limit >= 0 and len(todo) > limit:
+                report.remaining = len(todo) - limit
+                todo = todo[:limit]
+            total = len(todo)
+            if progress:
+                progress(0, total)
+            t_import = time.perf_counter()
+            for lo in range(0, total, max(1, batch_size)):
+                batch = todo[lo:lo + batch_size]
+                write_json(pending_path, {"project_id": project_id, "after_task_id":
+                                          max(ledger.values(), default=0),
+                                          "sentence_ids": [t["sentence_id"] for t in batch]})
+                ids = client.import_tasks(project_id, [{"data": t} for t in batch],
+                                          batch_size=len(batch))
+                for t, task_id in zip(batch, ids, strict=True):
+                    ledger[t["sentence_id"]] = int(task_id)
+                _write_ledger(ledger_path, ledger)
+                pending_path.unlink(missing_ok=True)
+                report.imported += len(batch)
+                if progress:
+                    progress(report.imported, total)
+            if not ledger_path.exists():
+                _write_ledger(ledger_path, ledger)
+            report.seconds = time.perf_counter() - (t_import if report.imported else t0)
+            return report
+    finally:
+        if own_client:
+            client.close()
