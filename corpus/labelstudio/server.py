@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from corpus.atomic import write_json
+from corpus.atomic import atomic_path, write_json
 from corpus.errors import ConfigError, LabelStudioError, ServerUnavailable
 from corpus.workspace import Workspace
 
@@ -357,19 +358,15 @@ def _log_tail(path: Path, lines: int = 8) -> str:
     return " | ".join(ln.strip() for ln in tail) or "(empty log)"
 
 
-def _child_env(paths: _Paths, creds: Credentials) -> dict[str, str]:
+def _base_env(data_dir: Path) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items()
         if not k.startswith(("LABEL_STUDIO_", "HEARTEX_")) and k not in _LS_PLAIN_ENV
     }
     env.update({
-        "LABEL_STUDIO_BASE_DATA_DIR": str(paths.data),
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
         "DJANGO_DB": "sqlite",
         "LABEL_STUDIO_DEBUG": "false",
-        # First start: create the admin non-interactively (env, never argv).
-        "LABEL_STUDIO_USERNAME": creds.email,
-        "LABEL_STUDIO_PASSWORD": creds.password,
-        "LABEL_STUDIO_USER_TOKEN": creds.token,
         # Since 1.17 new organisations get legacy tokens disabled unless this is set.
         "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
         # Local, single-lead server: nobody signs up without an invite link; no phoning home.
@@ -381,6 +378,63 @@ def _child_env(paths: _Paths, creds: Credentials) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
     })
     return env
+
+
+def _child_env(paths: _Paths, creds: Credentials) -> dict[str, str]:
+    env = _base_env(paths.data)
+    # First start: create the admin non-interactively (env, never argv).
+    env.update({
+        "LABEL_STUDIO_USERNAME": creds.email,
+        "LABEL_STUDIO_PASSWORD": creds.password,
+        "LABEL_STUDIO_USER_TOKEN": creds.token,
+    })
+    return env
+
+
+def _migrated_template(venv: Path, say: Progress) -> Path | None:
+    """An empty, fully migrated Label Studio sqlite database, built once per LS version.
+
+    Migrating a fresh database takes about a minute; copying this template into a
+    new workspace makes its first start take seconds. It holds no users, tokens or
+    secret key (SECRET_KEY lives in the data dir's .env, generated per workspace).
+    Returns None (the server then migrates itself) if it cannot be built.
+    """
+    template = venv.parent / f"ls-{LS_VERSION}-migrated.sqlite3"
+    if template.exists():
+        return template
+    try:
+        with _file_lock(venv.parent / f".{template.name}.lock"):
+            if template.exists():
+                return template
+            with tempfile.TemporaryDirectory(prefix=".tmp-ls-template-",
+                                             dir=venv.parent) as tmp:
+                data = Path(tmp) / "data"
+                say("preparing the Label Studio database (first time only, about a minute)")
+                proc = subprocess.run(
+                    [str(venv_python(venv)), "-m", "label_studio.server", "init", "-q",
+                     "--data-dir", str(data)],
+                    env=_base_env(data), cwd=tmp, stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900,
+                    check=False,
+                )
+                db = data / "label_studio.sqlite3"
+                if proc.returncode != 0 or not db.exists():
+                    return None
+                with atomic_path(template) as out:
+                    shutil.copyfile(db, out)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return template
+
+
+def _seed_database(venv: Path, paths: _Paths, say: Progress) -> None:
+    db = paths.data / "label_studio.sqlite3"
+    if db.exists():
+        return
+    template = _migrated_template(venv, say)
+    if template is not None:
+        with atomic_path(db, mode=0o600) as out:
+            shutil.copyfile(template, out)
 
 
 def _running(paths: _Paths) -> tuple[psutil.Process, dict[str, Any]] | None:
@@ -427,6 +481,7 @@ def start(
 
         venv = ensure_installed(venv_dir, progress=progress)
         paths.data.mkdir(parents=True, exist_ok=True)
+        _seed_database(venv, paths, say)
         chosen = port or _free_port()
         cmd = [
             str(venv_python(venv)), "-m", "label_studio.server", "start",
