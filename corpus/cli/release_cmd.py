@@ -1,0 +1,179 @@
+"""`corpus release`, `versions`, `diff`, `verify` and `stats`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from corpus.cli.common import WorkspaceOpt, escape, handle_errors, out, workspace
+from corpus.errors import ReleaseError
+from corpus.release.model import SPLITS
+
+
+def _release_dir(workspace_dir: Path | None, name: str) -> Path:
+    """NAME under workspace/releases, or NAME itself when it is a path to a folder."""
+    candidate = Path(name).expanduser()
+    if ("/" in name or name.startswith(".")) and candidate.is_dir():
+        return candidate
+    return workspace(workspace_dir).releases_dir / name
+
+
+def _alpha(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@handle_errors
+def release_cli(
+    name: Annotated[str, typer.Argument(help="Release name: folder under workspace/releases.")],
+    workspace_dir: WorkspaceOpt = None,
+    min_annotations: Annotated[int, typer.Option(
+        "--min-annotations", min=1, help="Annotators a sentence needs to be released.")] = 1,
+    split: Annotated[str, typer.Option(
+        "--split", help="train/validation/test ratios, e.g. 80/10/10.")] = "80/10/10",
+    message: Annotated[str | None, typer.Option(
+        "--message", "-m", help="Note stored in the manifest and card.")] = None,
+    schema: Annotated[Path | None, typer.Option(
+        "--schema", help="Label schema YAML (default: $CORPUS_SCHEMA or the bundled v1).")
+    ] = None,
+) -> None:
+    """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
+    from corpus.release import release
+
+    info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
+                   split_ratios=split, schema=schema, message=message)
+    rows = info.rows
+    out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
+              f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "
+              f"-> {escape(str(info.path))}")
+    out.print(f"manifest sha256 {info.manifest_sha256}")
+
+
+@handle_errors
+def versions_cli(
+    name: Annotated[str, typer.Argument(help="Release name or folder.")],
+    workspace_dir: WorkspaceOpt = None,
+) -> None:
+    """List the versions of a release."""
+    from corpus.load import versions
+    from corpus.release.manifest import read_manifest
+
+    folder = _release_dir(workspace_dir, name)
+    names = versions(folder)
+    if not names:
+        raise ReleaseError(f"{folder} has no released versions",
+                           hint=f"run `corpus release {name}` first")
+    table = Table(title=f"{name} ({folder})", header_style="bold")
+    for col in ("version", "created", "sentences", *SPLITS, "parent", "message"):
+        table.add_column(col)
+    for v in names:
+        m = read_manifest(folder / v)
+        table.add_row(v, m["created_at"], str(m["rows"]["total"]),
+                      *(str(m["rows"][s]) for s in SPLITS), m.get("parent") or "-",
+                      escape(m.get("message") or ""))
+    out.print(table)
+
+
+@handle_errors
+def diff_cli(
+    name: Annotated[str, typer.Argument(help="Release name or folder.")],
+    a: Annotated[str, typer.Argument(help="Older version, e.g. v1.")],
+    b: Annotated[str, typer.Argument(help="Newer version, e.g. v2.")],
+    workspace_dir: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="Sentence ids shown per list (0: all).")] = 20,
+) -> None:
+    """List sentences added, removed and relabelled between two versions."""
+    from corpus.load import diff
+
+    d = diff(_release_dir(workspace_dir, name), a, b)
+    out.print(f"{d.a} -> {d.b}: {len(d.added)} added, {len(d.removed)} removed, "
+              f"{len(d.relabelled)} relabelled")
+    for title, ids in (("added", d.added), ("removed", d.removed)):
+        shown = ids if limit <= 0 else ids[:limit]
+        for sid in shown:
+            out.print(f"  {title:<10} {sid}")
+        if len(shown) < len(ids):
+            out.print(f"  ... {len(ids) - len(shown)} more {title}")
+    shown = d.relabelled if limit <= 0 else d.relabelled[:limit]
+    for sid in shown:
+        out.print(f"  relabelled {sid}: {', '.join(d.changed_fields[sid])}")
+    if len(shown) < len(d.relabelled):
+        out.print(f"  ... {len(d.relabelled) - len(shown)} more relabelled")
+
+
+@handle_errors
+def verify_cli(
+    name: Annotated[str, typer.Argument(help="Release name or folder.")],
+    version: Annotated[str | None, typer.Argument(help="Version (default: all).")] = None,
+    workspace_dir: WorkspaceOpt = None,
+) -> None:
+    """Re-check the sha256 of every file of one or all versions."""
+    from corpus.load import verify
+
+    folder = _release_dir(workspace_dir, name)
+    for v in verify(folder, version):
+        out.print(f"ok {escape(str(folder / v))}")
+
+
+@handle_errors
+def stats_cli(
+    name: Annotated[str, typer.Argument(help="Release name or folder.")],
+    version: Annotated[str, typer.Argument(help="Version (default: latest).")] = "latest",
+    workspace_dir: WorkspaceOpt = None,
+    png: Annotated[Path | None, typer.Option(
+        help="Chart path (default: releases/NAME/stats-vNNNN.png).")] = None,
+) -> None:
+    """Print label distribution and agreement of a version and write a PNG chart."""
+    from corpus.load import resolve
+    from corpus.release.chart import render_chart
+    from corpus.release.manifest import read_manifest
+
+    folder = _release_dir(workspace_dir, name)
+    vdir = resolve(folder, version)
+    m = read_manifest(vdir)
+    out.print(f"{m['name']} {m['version']}: {m['rows']['total']} sentences, "
+              f"{m['annotations']['rows']} annotations by {m['annotations']['annotators']} "
+              f"annotators; schema {m['schema']['name']} v{m['schema']['version']}")
+    labels = Table(title="label distribution", header_style="bold")
+    for col in ("field", "label", "all", *SPLITS):
+        labels.add_column(col, justify="right" if col in ("all", *SPLITS) else "left")
+    for field, dist in m["labels"].items():
+        for label, count in sorted(dist["all"].items(), key=lambda kv: -kv[1]):
+            labels.add_row(field, escape(label), str(count),
+                           *(str(dist.get(s, {}).get(label, 0)) for s in SPLITS))
+    out.print(labels)
+    agree = Table(title="agreement (Krippendorff's alpha, nominal)", header_style="bold")
+    for col in ("field", "kind", "alpha", "units"):
+        agree.add_column(col)
+    for field, a in m["agreement"]["krippendorff_alpha"].items():
+        agree.add_row(field, a["kind"], _alpha(a["alpha"]), str(a["units"]))
+        for sub in ("per_target", "per_label"):
+            for key, v in a.get(sub, {}).items():
+                agree.add_row(f"  {field} / {escape(key)}", "", _alpha(v["alpha"]),
+                              str(v["units"]))
+    out.print(agree)
+    rows = m["agreement"]["rows"]
+    out.print("rows: " + ", ".join(f"{k} {v}" for k, v in rows.items()))
+    pairs = m["agreement"]["pairwise"]["pairs"]
+    if pairs:
+        pt = Table(title=f"pairwise agreement on {m['agreement']['pairwise']['field']} "
+                         f"(top 10 of {len(pairs)})", header_style="bold")
+        for col in ("annotator A", "annotator B", "shared", "% agree", "kappa"):
+            pt.add_column(col)
+        for p in pairs[:10]:
+            pt.add_row(escape(p["a"]), escape(p["b"]), str(p["items"]),
+                       f"{p['percent_agreement']:.3f}", _alpha(p["cohen_kappa"]))
+        out.print(pt)
+    target = png or vdir.parent / f"stats-{vdir.name}.png"
+    render_chart(m, target)
+    out.print(f"chart -> {escape(str(target))}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("release")(release_cli)
+    app.command("versions")(versions_cli)
+    app.command("diff")(diff_cli)
+    app.command("verify")(verify_cli)
+    app.command("stats")(stats_cli)

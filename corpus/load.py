@@ -1,0 +1,117 @@
+"""Read released versions: ``load``, ``versions``, ``diff``, ``verify`` (the ML engineer's API).
+
+``path`` is a release folder (``workspace/releases/NAME``, holding ``vNNNN``
+folders) or one version folder. Leftover ``.tmp-`` folders are ignored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.errors import IntegrityError, ReleaseError
+from corpus.release.diff import ReleaseDiff, diff_tables
+from corpus.release.manifest import read_manifest
+from corpus.release.model import (
+    SPLITS,
+    VERSION_RE,
+    data_file,
+    is_version_dir,
+    list_versions,
+    parse_version,
+    version_name,
+)
+from corpus.release.verify import verify_version
+
+__all__ = ["ReleaseDiff", "diff", "load", "resolve", "verify", "versions"]
+
+
+def versions(path: Path | str) -> list[str]:
+    """Version names of a release folder, oldest first (``["v0001", "v0002"]``)."""
+    p = Path(path)
+    if is_version_dir(p) and VERSION_RE.match(p.name):
+        return [p.name]
+    return [version_name(n) for n in list_versions(p)]
+
+
+def resolve(path: Path | str, version: str | int = "latest") -> Path:
+    """The version folder for ``path`` and ``version`` ("latest", "v3", "v0003" or 3)."""
+    p = Path(path).expanduser()
+    if is_version_dir(p):
+        if version in ("latest", None) or parse_version(version) == parse_version(p.name):
+            return p
+        raise ReleaseError(f"{p} is version {p.name}, not {version}",
+                           hint="pass the release folder (its parent) to choose a version")
+    if not p.is_dir():
+        raise ReleaseError(f"{p} is not a release folder",
+                           hint="pass workspace/releases/NAME or one of its vNNNN folders")
+    numbers = list_versions(p)
+    if not numbers:
+        raise ReleaseError(f"{p} has no released versions",
+                           hint="run `corpus release NAME` first, or check the path")
+    if version in ("latest", None):
+        return p / version_name(numbers[-1])
+    number = parse_version(version)
+    if number not in numbers:
+        available = ", ".join(version_name(n) for n in numbers)
+        raise ReleaseError(f"version {version_name(number)} is not in {p}; available: "
+                           f"{available}", hint="pick one of the available versions or 'latest'")
+    return p / version_name(number)
+
+
+def load(path: Path | str, version: str | int = "latest", split: str = "train") -> pa.Table:
+    """One split (``train``, ``validation``, ``test``) or ``all`` of a version as a Table."""
+    vdir = resolve(path, version)
+    if split == "all":
+        names: tuple[str, ...] = SPLITS
+    elif split in SPLITS:
+        names = (split,)
+    else:
+        raise ReleaseError(f"split {split!r} is not in {vdir}; available: "
+                           f"{', '.join(SPLITS)}, all", hint="pass one of the available splits")
+    tables = []
+    for name in names:
+        file = vdir / data_file(name)
+        if not file.is_file():
+            raise IntegrityError(f"{file} is missing",
+                                 hint=f"run `corpus verify` on {vdir.parent}; restore the file")
+        tables.append(pq.read_table(file))
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def diff(path: Path | str, a: str | int, b: str | int) -> ReleaseDiff:
+    """Sentences added, removed and relabelled from version ``a`` to version ``b``."""
+    va, vb = resolve(path, a), resolve(path, b)
+    labels = list(dict.fromkeys([*read_manifest(va).get("label_columns", []),
+                                 *read_manifest(vb).get("label_columns", [])]))
+    cols = ["sentence_id", *labels]
+
+    def read(vdir: Path) -> pa.Table:
+        parts = [pq.read_table(vdir / data_file(s),
+                               columns=[c for c in cols if c in
+                                        pq.read_schema(vdir / data_file(s)).names])
+                 for s in SPLITS]
+        return pa.concat_tables(parts)
+
+    return diff_tables(read(va), read(vb), labels, name_a=va.name, name_b=vb.name)
+
+
+def verify(path: Path | str, version: str | int | None = None) -> list[str]:
+    """Re-check every sha256 of one version (or all); returns the versions verified.
+
+    Raises IntegrityError naming the first missing, modified or unlisted file.
+    """
+    p = Path(path)
+    if version is None and not is_version_dir(p):
+        names = versions(p)
+        if not names:
+            raise ReleaseError(f"{p} has no released versions",
+                               hint="run `corpus release NAME` first, or check the path")
+        for name in names:
+            verify_version(p / name)
+        return names
+    vdir = resolve(p, version if version is not None else "latest")
+    verify_version(vdir)
+    return [vdir.name]
