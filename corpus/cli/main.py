@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "corpus.cli.schema_cmd",
     "corpus.cli.push_cmd",
     "corpus.cli.pull_cmd",
+    "corpus.cli.release_cmd",
 ]
 
 
