@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 from collections.abc import Iterator
@@ -59,6 +60,9 @@ def read_file(path: Path) -> Iterator[RawArticle | InputError]:
             hint="use .txt, .md, .html/.htm or .jsonl",
         )
     try:
+        if suffix in JSONL_SUFFIXES:
+            yield from _read_jsonl(path)
+            return
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: file disappeared before it could be read",
@@ -69,9 +73,6 @@ def read_file(path: Path) -> Iterator[RawArticle | InputError]:
         ) from None
     text, encoding = decode_bytes(data, str(path))
     raw_sha = hashlib.sha256(data).hexdigest()
-    if suffix in JSONL_SUFFIXES:
-        yield from _read_jsonl(path, text, encoding)
-        return
     if suffix in HTML_SUFFIXES:
         article = from_html(text, str(path))
     else:
@@ -114,45 +115,67 @@ def _split_tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
 
 
-def _read_jsonl(path: Path, text: str, encoding: str) -> Iterator[RawArticle | InputError]:
-    for lineno, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = exc.msg.removesuffix(" at")
-            yield InputError(f"{where}: malformed JSON at column {exc.colno} ({reason})",
-                             hint="fix or remove that line; the other lines were ingested")
-            continue
-        if not isinstance(row, dict):
-            yield InputError(f"{where}: expected a JSON object per line",
-                             hint='write {"id": ..., "title": ..., "text": ...}')
-            continue
-        body, html = row.get("text"), row.get("html")
-        if not isinstance(body, str) and not isinstance(html, str):
-            yield InputError(f"{where}: no \"text\" or \"html\" string field",
-                             hint="add the article body as \"text\" (or \"html\")")
-            continue
-        if isinstance(body, str):
-            cleaned = clean_article(normalize(body), detect_title=False,
-                                    title=_clean_meta(row.get("title")))
-            article = RawArticle(source=where, text=cleaned.text, title=cleaned.title,
-                                 published_at=cleaned.published_at, tags=cleaned.tags,
-                                 references=cleaned.references)
-        else:
-            article = from_html(str(html), where)
-            article.title = _clean_meta(row.get("title")) or article.title
-        tags = row.get("tags")
-        if isinstance(tags, str):
-            tags = _split_tags(tags)
-        if isinstance(tags, list):
-            article.tags = [normalize(str(t)) for t in tags if str(t).strip()]
-        article.published_at = _clean_meta(row.get("published_at")) or article.published_at
-        if isinstance(row.get("url"), str):
-            article.source = row["url"]
-        article.given_id = _clean_meta(row.get("id"))
-        article.raw_sha256 = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
-        article.encoding, article.line = encoding, lineno
-        yield article
+def _read_jsonl(path: Path) -> Iterator[RawArticle | InputError]:
+    """Stream a JSONL file line by line (memory stays flat for any file size).
+
+    JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection.
+    """
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)
+            raw = raw.rstrip(b"\r\n")
+            if not raw.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                line, encoding = raw.decode("utf-8"), "utf-8"
+            except UnicodeDecodeError:
+                try:
+                    line, encoding = decode_bytes(raw, where)
+                except InputError as exc:
+                    yield exc
+                    continue
+            yield from _jsonl_row(line, where, lineno, encoding)
+
+
+def _jsonl_row(line: str, where: str, lineno: int,
+               encoding: str) -> Iterator[RawArticle | InputError]:
+    """One JSONL row -> an article, or an InputError naming file:line."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        reason = exc.msg.removesuffix(" at")
+        yield InputError(f"{where}: malformed JSON at column {exc.colno} ({reason})",
+                         hint="fix or remove that line; the other lines were ingested")
+        return
+    if not isinstance(row, dict):
+        yield InputError(f"{where}: expected a JSON object per line",
+                         hint='write {"id": ..., "title": ..., "text": ...}')
+        return
+    body, html = row.get("text"), row.get("html")
+    if not isinstance(body, str) and not isinstance(html, str):
+        yield InputError(f"{where}: no \"text\" or \"html\" string field",
+                         hint="add the article body as \"text\" (or \"html\")")
+        return
+    if isinstance(body, str):
+        cleaned = clean_article(normalize(body), detect_title=False,
+                                title=_clean_meta(row.get("title")))
+        article = RawArticle(source=where, text=cleaned.text, title=cleaned.title,
+                             published_at=cleaned.published_at, tags=cleaned.tags,
+                             references=cleaned.references)
+    else:
+        article = from_html(str(html), where)
+        article.title = _clean_meta(row.get("title")) or article.title
+    tags = row.get("tags")
+    if isinstance(tags, str):
+        tags = _split_tags(tags)
+    if isinstance(tags, list):
+        article.tags = [normalize(str(t)) for t in tags if str(t).strip()]
+    article.published_at = _clean_meta(row.get("published_at")) or article.published_at
+    if isinstance(row.get("url"), str):
+        article.source = row["url"]
+    article.given_id = _clean_meta(row.get("id"))
+    article.raw_sha256 = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+    article.encoding, article.line = encoding, lineno
+    yield article
