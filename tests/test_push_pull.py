@@ -1,0 +1,344 @@
+"""Push and pull against the REAL Label Studio started by the ``ls_server`` fixture."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.errors import LabelStudioError, ServerUnavailable
+from corpus.labelschema import load_schema, stance_control_name
+from corpus.labelstudio.pull import pull
+from corpus.labelstudio.push import build_tasks, push, read_ledger
+from corpus.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+SEED = REPO / "seeds"
+TARGETS = ["英伟达", "特朗普"]
+_counter = itertools.count()
+
+pytestmark = pytest.mark.labelstudio
+
+
+def _project(name: str) -> str:
+    return f"{name}-{os.getpid()}-{next(_counter)}"
+
+
+@pytest.fixture
+def seed_ws(tmp_path: Path) -> Workspace:
+    """A workspace with the seed article ingested and split."""
+    from corpus.ingest import ingest
+    from corpus.sentence_table import split
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    ingest([SEED], ws)
+    split(workspace=ws)
+    assert ws.sentences.exists()
+    return ws
+
+
+def _tasks(client: Any, project_id: int) -> list[dict[str, Any]]:
+    return client.list_tasks(project_id, fields="task_only", page_size=1000)
+
+
+def test_push_then_repush_imports_nothing(ls_server: Any, seed_ws: Workspace) -> None:
+    client = ls_server.client()
+    name = _project("push")
+    expected = build_tasks(seed_ws)
+    sent = pq.read_table(seed_ws.sentences).to_pylist()
+    assert len(expected) == sum(1 for s in sent if s["kind"] == "sentence") > 20
+    seen: list[tuple[int, int]] = []
+    report = push(seed_ws, name, targets=TARGETS, batch_size=16, client=client,
+                  progress=lambda d, t: seen.append((d, t)))
+    assert report.created and report.imported == len(expected) and report.already == 0
+    assert seen[0] == (0, len(expected)) and seen[-1] == (len(expected), len(expected))
+    tasks = _tasks(client, report.project_id)
+    ids = Counter(t["data"]["sentence_id"] for t in tasks)
+    assert sorted(ids) == sorted(t["sentence_id"] for t in expected)
+    assert set(ids.values()) == {1}
+    # task data as designed; headings are context only
+    by_sid = {t["data"]["sentence_id"]: t["data"] for t in tasks}
+    first = by_sid[expected[1]["sentence_id"]]
+    assert set(first) >= {"text", "title", "context_before", "context_after", "sentence_id",
+                          "article_id"}
+    assert first["title"].startswith("中企收到通知")
+    assert first["context_before"] == expected[0]["text"]
+    headings = [s["text"] for s in sent if s["kind"] == "heading"]
+    assert not set(headings) & {t["data"]["text"] for t in tasks}
+    # project config, instructions, sync state
+    proj = client.get_project(report.project_id)
+    assert proj["title"] == name
+    assert "whenChoiceValue=\"claim\"" in proj["label_config"]
+    assert "<HyperText" not in proj["label_config"]
+    assert "标注指南" in (proj.get("expert_instruction") or "")
+    state = json.loads((seed_ws.sync_dir / name / "project.json").read_text())
+    assert state["project_id"] == report.project_id
+    assert state["targets"] == TARGETS
+    assert state["schema_sha256"] == load_schema().sha256
+    assert read_ledger(seed_ws, name) == {t["data"]["sentence_id"]: t["id"] for t in tasks}
+
+    again = push(seed_ws, name, client=client)
+    assert again.imported == 0 and again.already == len(expected) and not again.created
+    assert again.targets == TARGETS
+    assert len(_tasks(client, report.project_id)) == len(expected)
+
+    # a lost ledger is rebuilt from the project, not re-imported
+    (seed_ws.sync_dir / name / "ledger.parquet").unlink()
+    rebuilt = push(seed_ws, name, client=client)
+    assert rebuilt.imported == 0 and rebuilt.reconciled == len(expected)
+    assert len(_tasks(client, report.project_id)) == len(expected)
+
+
+def test_push_limit_and_articles(ls_server: Any, seed_ws: Workspace) -> None:
+    client = ls_server.client()
+    name = _project("limit")
+    total = len(build_tasks(seed_ws))
+    r1 = push(seed_ws, name, targets=[], limit=10, client=client)
+    assert r1.imported == 10 and r1.remaining == total - 10
+    r2 = push(seed_ws, name, client=client)
+    assert r2.imported == total - 10 and r2.already == 10
+    r3 = push(seed_ws, _project("none"), targets=[], articles=["nope"], client=client)
+    assert r3.imported == 0 and r3.candidates == 0
+
+
+def test_push_killed_midway_never_duplicates(ls_server: Any, seed_ws: Workspace) -> None:
+    """SIGKILL right after the first import call, before its ledger write; then re-run."""
+    client = ls_server.client()
+    name = _project("crash")
+    script = textwrap.dedent(f"""
+        import os, signal
+        from corpus.labelstudio import push as P
+        from corpus.labelstudio.client import LabelStudioClient
+        from corpus.workspace import Workspace
+        real_import = LabelStudioClient.import_tasks
+        def import_then_die(self, *a, **k):
+            ids = real_import(self, *a, **k)
+            os.kill(os.getpid(), signal.SIGKILL)   # tasks are in LS, the ledger is not
+            return ids
+        LabelStudioClient.import_tasks = import_then_die
+        client = LabelStudioClient({ls_server.url!r}, {ls_server.token!r})
+        P.push({str(seed_ws.root)!r}, {name!r}, targets={TARGETS!r},
+               batch_size=7, client=client)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                          timeout=120)
+    assert proc.returncode == -9, proc.stderr.decode()
+    pending = seed_ws.sync_dir / name / "pending.json"
+    assert pending.exists()
+    assert read_ledger(seed_ws, name) == {}
+    state = json.loads((seed_ws.sync_dir / name / "project.json").read_text())
+    assert len(_tasks(client, state["project_id"])) == 7
+
+    report = push(seed_ws, name, client=client, batch_size=7)
+    expected = build_tasks(seed_ws)
+    assert report.reconciled == 7
+    assert report.imported == len(expected) - 7
+    assert not pending.exists()
+    ids = Counter(t["data"]["sentence_id"] for t in _tasks(client, report.project_id))
+    assert len(ids) == len(expected) and set(ids.values()) == {1}
+
+
+def test_push_refuses_config_change_on_annotated_project(
+    ls_server: Any, seed_ws: Workspace
+) -> None:
+    client = ls_server.client()
+    name = _project("cfg")
+    r = push(seed_ws, name, targets=["英伟达"], client=client)
+    # no annotations yet: a target change updates the config
+    r2 = push(seed_ws, name, targets=TARGETS, client=client)
+    assert r2.config_updated and r2.imported == 0
+    task_id = next(iter(read_ledger(seed_ws, name).values()))
+    client.create_annotation(task_id, [_choice("claim", "claim")])
+    with pytest.raises(LabelStudioError, match="push to a new project") as exc:
+        push(seed_ws, name, targets=["英伟达", "特朗普", "美国"], client=client)
+    assert "annotated" in exc.value.message
+    assert r.project_id == r2.project_id
+
+
+# --------------------------------------------------------------------------- pull
+
+
+def _choice(name: str, *values: str) -> dict[str, Any]:
+    return {"from_name": name, "to_name": "text", "type": "choices",
+            "value": {"choices": list(values)}}
+
+
+def _span(text: str, start: int, end: int, label: str) -> dict[str, Any]:
+    return {"from_name": "claim_span", "to_name": "text", "type": "labels",
+            "value": {"start": start, "end": end, "text": text[start:end], "labels": [label]}}
+
+
+def _rows(ws: Workspace) -> dict[int, dict[str, Any]]:
+    return {r["annotation_id"]: r for r in pq.read_table(ws.annotations).to_pylist()}
+
+
+def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
+    admin = ls_server.client()
+    name = _project("pull")
+    report = push(seed_ws, name, targets=TARGETS, client=admin)
+    email2 = f"annotator-{os.getpid()}-{next(_counter)}@example.org"
+    _, token2 = ls_server.add_user(email2)
+    other = ls_server.client(token2)
+    admin_email = admin.whoami()["email"]
+
+    ledger = read_ledger(seed_ws, name)
+    tasks = {t["id"]: t for t in _tasks(admin, report.project_id)}
+    tid = sorted(ledger.values())
+    t_agree, t_disagree, t_cancel, t_update, t_delete = tid[1:6]
+    text = tasks[t_agree]["data"]["text"]
+    nv = stance_control_name("stance", "英伟达")
+
+    full_result = [
+        _choice("claim", "claim"), _choice("claim_type", "statistic", "comparison"),
+        _choice("checkworthy", "yes"), _choice(nv, "against"),
+        _choice("stance_holder", "author"), _span(text, 0, 3, "source"),
+        _choice("seg_quality", "ok"),
+    ]
+    a1 = admin.create_annotation(t_agree, full_result, lead_time=4.0)
+    a2 = other.create_annotation(t_agree, full_result, lead_time=6.5)
+    d1 = admin.create_annotation(t_disagree, [_choice("claim", "claim")])
+    d2 = other.create_annotation(t_disagree, [_choice("claim", "no_claim"),
+                                              _choice("claim_type", "quote")])
+    c1 = other.create_annotation(t_cancel, [], was_cancelled=True)
+    u1 = admin.create_annotation(t_update, [_choice("claim", "unsure")])
+    x1 = admin.create_annotation(t_delete, [_choice("claim", "no_claim")])
+
+    first = pull(seed_ws, name, client=admin)
+    assert first.added == 7 and first.rejected == 0 and first.total_rows == 7
+    rows = _rows(seed_ws)
+    assert set(rows) == {a["id"] for a in (a1, a2, d1, d2, c1, u1, x1)}
+    r1, r2 = rows[a1["id"]], rows[a2["id"]]
+    assert r1["annotator"] == admin_email and r2["annotator"] == email2
+    for r in (r1, r2):
+        assert r["claim"] == "claim" and r["claim_type"] == ["statistic", "comparison"]
+        assert r["checkworthy"] == "yes" and r["stance_holder"] == "author"
+        assert r["stance"] == [{"target": "英伟达", "label": "against"}]
+        assert r["claim_span"] == [{"start": 0, "end": 3, "label": "source",
+                                    "text": text[:3]}]
+        assert r["seg_quality"] == "ok"
+        assert r["ls_task_id"] == t_agree and r["ls_project_id"] == report.project_id
+        assert r["sentence_id"] == tasks[t_agree]["data"]["sentence_id"]
+        assert r["schema_version"] == 1 and not r["was_cancelled"] and not r["ground_truth"]
+        assert r["created_at"] is not None and r["created_at"].tzinfo is not None
+    assert r1["lead_time"] == 4.0 and r2["lead_time"] == 6.5
+    assert rows[d1["id"]]["claim"] == "claim" and rows[d1["id"]]["claim_type"] is None
+    # the claim_type answer of a no_claim annotation was hidden: dropped
+    assert rows[d2["id"]]["claim"] == "no_claim" and rows[d2["id"]]["claim_type"] is None
+    assert rows[c1["id"]]["was_cancelled"] and rows[c1["id"]]["claim"] is None
+    assert first.label_counts["claim"] == Counter({"claim": 3, "no_claim": 2, "unsure": 1})
+    assert first.cancelled == 1
+
+    # nothing changed: incremental pull is a no-op
+    again = pull(seed_ws, name, client=admin)
+    assert again.added == again.updated == again.removed == 0 and not again.full
+    assert again.since is not None
+
+    # update one, delete one
+    admin.update_annotation(u1["id"], result=[_choice("claim", "claim"),
+                                              _choice("checkworthy", "urgent")])
+    admin.delete_annotation(x1["id"])
+    inc = pull(seed_ws, name, client=admin)
+    assert inc.updated == 1
+    rows = _rows(seed_ws)
+    assert rows[u1["id"]]["claim"] == "claim" and rows[u1["id"]]["checkworthy"] == "urgent"
+
+    full = pull(seed_ws, name, full=True, client=admin)
+    assert full.full
+    rows = _rows(seed_ws)
+    assert x1["id"] not in rows
+    assert len(rows) == 6
+    assert inc.removed + full.removed == 1
+
+    # another project's rows are never touched by this project's pulls
+    other_name = _project("pull-other")
+    r_other = push(seed_ws, other_name, targets=[], client=admin, limit=1)
+    t_other = next(iter(read_ledger(seed_ws, other_name).values()))
+    admin.create_annotation(t_other, [_choice("claim", "unsure")])
+    pull(seed_ws, other_name, client=admin)
+    pull(seed_ws, name, full=True, client=admin)
+    projects = Counter(r["ls_project_id"] for r in _rows(seed_ws).values())
+    assert projects == {report.project_id: 6, r_other.project_id: 1}
+
+
+def test_pull_rejects_unknown_labels(ls_server: Any, seed_ws: Workspace) -> None:
+    admin = ls_server.client()
+    name = _project("rejects")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=3)
+    t_ok, t_bad, t_bad2 = sorted(read_ledger(seed_ws, name).values())
+    ok = admin.create_annotation(t_ok, [_choice("claim", "claim")])
+    bad = admin.create_annotation(t_bad, [_choice("claim", "maybe")])
+    bad2 = admin.create_annotation(t_bad2, [_choice("sentiment", "positive")])
+    report = pull(seed_ws, name, client=admin)
+    assert report.rejected == 2 and report.added == 1
+    assert set(_rows(seed_ws)) == {ok["id"]}
+    lines = [json.loads(x) for x in
+             (seed_ws.sync_dir / name / "rejects.jsonl").read_text().splitlines()]
+    by_id = {x["annotation_id"]: x for x in lines}
+    assert "unknown label 'maybe'" in by_id[bad["id"]]["reason"]
+    assert "unknown control 'sentiment'" in by_id[bad2["id"]]["reason"]
+    assert by_id[bad["id"]]["result"][0]["value"]["choices"] == ["maybe"]
+    # re-pulling does not duplicate rejects; fixing the annotation clears it
+    admin.update_annotation(bad["id"], result=[_choice("claim", "no_claim")])
+    again = pull(seed_ws, name, client=admin)
+    assert again.rejected == 1
+    assert set(_rows(seed_ws)) == {ok["id"], bad["id"]}
+
+
+def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace) -> None:
+    admin = ls_server.client()
+    name = _project("fail")
+    push(seed_ws, name, targets=[], client=admin, limit=3)
+    for task_id in read_ledger(seed_ws, name).values():
+        admin.create_annotation(task_id, [_choice("claim", "claim")])
+    pull(seed_ws, name, client=admin)
+    before = seed_ws.annotations.read_bytes()
+    wm = (seed_ws.sync_dir / name / "watermark.json").read_bytes()
+
+    class Failing:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(self._inner, attr)
+
+        def iter_tasks(self, *a: Any, **k: Any) -> Any:
+            yield from itertools.islice(self._inner.iter_tasks(*a, **k), 1)
+            raise ServerUnavailable("Label Studio went away", hint="start it")
+
+    with pytest.raises(ServerUnavailable):
+        pull(seed_ws, name, full=True, client=Failing(admin))
+    assert seed_ws.annotations.read_bytes() == before
+    assert (seed_ws.sync_dir / name / "watermark.json").read_bytes() == wm
+
+
+def test_cli_push_pull(ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+                       ) -> None:
+    from typer.testing import CliRunner
+
+    from corpus.cli.main import app
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
+    name = _project("cli")
+    runner = CliRunner()
+    res = runner.invoke(app, ["push", "--project", name, "--targets", "英伟达,特朗普",
+                              "--limit", "5", "-w", str(seed_ws.root)])
+    assert res.exit_code == 0, res.output
+    assert "5 tasks imported" in res.output
+    assert ls_server.token not in res.output
+    task_id = next(iter(read_ledger(seed_ws, name).values()))
+    ls_server.client().create_annotation(task_id, [_choice("claim", "claim")])
+    res = runner.invoke(app, ["pull", "--project", name, "-w", str(seed_ws.root)])
+    assert res.exit_code == 0, res.output
+    assert "1 added" in res.output and "claim" in res.output
+    res = runner.invoke(app, ["pull", "--project", "never-pushed-x", "-w", str(seed_ws.root)])
+    assert res.exit_code != 0 and "corpus push --project never-pushed-x" in res.output
