@@ -36,20 +36,20 @@ def rows_equal(a: pa.Array, b: pa.Array) -> BoolArray:
     """Row-wise deep equality of two aligned arrays of the same type (null == null)."""
     va, vb = _valid(a), _valid(b)
     both = va & vb
-    out = va == vb                      # both null -> equal; exactly one null -> different
+    out: BoolArray = np.asarray(va == vb)  # both null -> equal; exactly one null -> different
     if not both.any():
         return out
     idx = pa.array(np.nonzero(both)[0])
     sa, sb = a.take(idx), b.take(idx)
     typ = a.type
     if pa.types.is_struct(typ):
-        eq = np.ones(len(sa), dtype=np.bool_)
+        eq: BoolArray = np.ones(len(sa), dtype=np.bool_)
         for i in range(typ.num_fields):
             eq &= rows_equal(sa.field(i), sb.field(i))
     elif pa.types.is_list(typ) or pa.types.is_large_list(typ):
         la = np.asarray(pc.list_value_length(sa).to_numpy(zero_copy_only=False))
         lb = np.asarray(pc.list_value_length(sb).to_numpy(zero_copy_only=False))
-        eq = la == lb
+        eq = np.asarray(la == lb, dtype=np.bool_)
         same = pa.array(np.nonzero(eq)[0])
         ta, tb = sa.take(same), sb.take(same)
         inner = rows_equal(pc.list_flatten(ta), pc.list_flatten(tb))

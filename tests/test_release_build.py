@@ -1,0 +1,347 @@
+"""Building versions: layout, splits, readers (datasets, pandas, DuckDB, Polars), integrity,
+immutability under SIGKILL and concurrent releases."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.errors import IntegrityError, NothingToRelease, ReleaseError, WorkspaceError
+from corpus.load import diff, load, verify, versions
+from corpus.release import release
+from corpus.release.manifest import read_manifest
+from corpus.release.model import SPLITS, data_file
+from corpus.release.splits import article_position, parse_ratios
+from corpus.release.synthetic import annotation_rows_table, make_workspace, sentence_rows
+from corpus.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+EXPECTED_FILES = {
+    "README.md", "manifest.json", "manifest.sha256", "annotations.parquet", "docs/stats.png",
+    "data/train-00000-of-00001.parquet", "data/validation-00000-of-00001.parquet",
+    "data/test-00000-of-00001.parquet",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One release v0001 of a 600-sentence synthetic workspace (read-only for tests)."""
+    root = tmp_path_factory.mktemp("ws")
+    ws = make_workspace(root, n_sentences=600, sentences_per_article=6, seed=1)
+    info = release(ws, "claims", message="first cut")
+    return info.path
+
+
+def files_of(version_dir: Path) -> set[str]:
+    return {p.relative_to(version_dir).as_posix() for p in version_dir.rglob("*") if p.is_file()}
+
+
+def test_layout_and_manifest(built: Path) -> None:
+    assert built.name == "v0001"
+    assert files_of(built) == EXPECTED_FILES
+    m = read_manifest(built)
+    assert m["version"] == "v0001" and m["parent"] is None and m["message"] == "first cut"
+    assert set(m["files"]) == EXPECTED_FILES - {"README.md", "manifest.json", "manifest.sha256"}
+    assert m["rows"]["total"] == sum(m["rows"][s] for s in SPLITS) == 600
+    assert all(m["rows"][s] > 0 for s in SPLITS)
+    assert m["schema"]["name"] == "claims_stance" and len(m["schema"]["sha256"]) == 64
+    assert m["agreement"]["krippendorff_alpha"]["claim"]["alpha"] is not None
+    assert "Nvidia" in m["agreement"]["krippendorff_alpha"]["stance"]["per_target"]
+    assert "quote" in m["agreement"]["krippendorff_alpha"]["claim_type"]["per_label"]
+    assert m["agreement"]["pairwise"]["pairs"][0]["cohen_kappa"] is not None
+    assert sum(m["labels"]["claim"]["all"].values()) == 600
+    card = (built / "README.md").read_text(encoding="utf-8")
+    sidecar = (built / "manifest.sha256").read_text().split()
+    assert f"manifest sha256 {sidecar[0]}" in card
+    for needle in ("configs:", "dataset_info:", "num_examples", "read_parquet", "load_dataset",
+                   "duckdb", "polars", "Krippendorff", "docs/stats.png", m["schema"]["sha256"],
+                   "Citation", "`claim_votes`", "`agreement`", "`split`"):
+        assert needle in card, needle
+    assert (built / "docs/stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_every_release_column_is_described(built: Path) -> None:
+    card = (built / "README.md").read_text(encoding="utf-8")
+    body = card.split("## Columns", 1)[1].split("##", 1)[0]
+    for name in pq.read_schema(built / data_file("train")).names:
+        line = next(ln for ln in body.splitlines() if ln.startswith(f"| `{name}` |"))
+        assert line.rstrip(" |").split("|")[-1].strip(), name
+
+
+def test_splits_follow_article_hash(built: Path) -> None:
+    table = load(built, split="all")
+    rows = table.select(["article_id", "split"]).to_pylist()
+    by_article: dict[str, set[str]] = {}
+    for r in rows:
+        by_article.setdefault(r["article_id"], set()).add(r["split"])
+    assert all(len(s) == 1 for s in by_article.values())
+    for article, (split,) in by_article.items():
+        pos = article_position(article)
+        assert split == ("train" if pos < 0.8 else "validation" if pos < 0.9 else "test")
+    for s in SPLITS:
+        assert set(load(built, split=s)["split"].to_pylist()) == {s}
+
+
+def test_parse_ratios() -> None:
+    assert parse_ratios("80/10/10") == pytest.approx((0.8, 0.1, 0.1))
+    assert parse_ratios((7, 2, 1)) == pytest.approx((0.7, 0.2, 0.1))
+    with pytest.raises(ReleaseError, match="80/10/10"):
+        parse_ratios("80/20")
+
+
+def _add_articles(ws: Workspace, first: int, n_articles: int, relabel: set[str] | None = None
+                  ) -> None:
+    """Append new articles (sentences + 2 annotations each); optionally flip some labels."""
+    sentences = pq.read_table(ws.sentences)
+    new = [r for a in range(first, first + n_articles) for r in sentence_rows(f"new{a}", 3)]
+    merged = pa.concat_tables([sentences, pa.Table.from_pylist(new, schema=sentences.schema)])
+    pq.write_table(merged, ws.sentences)
+    ann = pq.read_table(ws.annotations)
+    if relabel:
+        ann = ann.to_pylist()
+        for row in ann:
+            if row["sentence_id"] in relabel:
+                row["claim"] = "unsure"
+        ann = pa.Table.from_pylist(ann, schema=pq.read_schema(ws.annotations))
+    more = annotation_rows_table(
+        [{"sentence_id": r["sentence_id"], "annotator": who, "claim": "claim",
+          "annotation_id": 10_000_000 + i * 2 + j}
+         for i, r in enumerate(new) for j, who in enumerate(("p@x.org", "q@x.org"))])
+    pq.write_table(pa.concat_tables([ann, more.cast(ann.schema)]), ws.annotations)
+
+
+def test_splits_stable_and_diff_across_versions(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=240, sentences_per_article=4, seed=2)
+    v1 = release(ws, "claims")
+    before = {r["sentence_id"]: r["split"]
+              for r in load(v1.path, split="all").select(["sentence_id", "split"]).to_pylist()}
+    relabel = {"s5", "s6"}
+    _add_articles(ws, 0, 40, relabel)
+    v2 = release(ws, "claims", message="more articles")
+    assert (v2.version, v2.parent) == ("v0002", "v0001")
+    after = {r["sentence_id"]: r["split"]
+             for r in load(ws.releases_dir / "claims", split="all")
+             .select(["sentence_id", "split"]).to_pylist()}
+    assert len(after) == len(before) + 120
+    assert all(after[sid] == split for sid, split in before.items())
+    d = diff(ws.releases_dir / "claims", "v1", "v2")
+    assert len(d.added) == 120 and d.removed == []
+    assert set(d.relabelled) <= relabel | set()  # only the flipped sentences can change
+    changed = [sid for sid in relabel if "claim" in d.changed_fields.get(sid, [])]
+    assert changed, d.changed_fields
+    assert versions(ws.releases_dir / "claims") == ["v0001", "v0002"]
+    assert verify(ws.releases_dir / "claims") == ["v0001", "v0002"]
+
+
+def test_identical_release_is_refused(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=60, seed=3)
+    release(ws, "claims")
+    with pytest.raises(NothingToRelease, match="identical to v0001"):
+        release(ws, "claims")
+    assert versions(ws.releases_dir / "claims") == ["v0001"]
+    assert not [p for p in (ws.releases_dir / "claims").iterdir() if p.name.startswith(".tmp-")]
+    # a changed parameter is a change of content
+    assert release(ws, "claims", min_annotations=3).version == "v0002"
+
+
+def test_bad_name_and_missing_inputs(tmp_path: Path) -> None:
+    ws = Workspace.resolve(tmp_path / "empty").ensure()
+    with pytest.raises(ReleaseError, match="plain folder name"):
+        release(ws, "../x")
+    with pytest.raises(WorkspaceError, match=r"sentences\.parquet does not exist"):
+        release(ws, "claims")
+
+
+# ---------------------------------------------------------------- readers and round trips
+
+
+def _hf(version_dir: Path, cache: Path, config: str = "default") -> dict[str, object]:
+    code = textwrap.dedent(f"""
+        import json, sys
+        import datasets
+        from datasets import Features
+        import pyarrow.parquet as pq
+        ds = datasets.load_dataset({str(version_dir)!r}, {config!r}, cache_dir={str(cache)!r})
+        out = {{"splits": {{k: v.num_rows for k, v in ds.items()}}}}
+        first = next(iter(ds.values()))
+        path = {str(version_dir / data_file("train"))!r} if {config!r} == "default" else \
+            {str(version_dir / "annotations.parquet")!r}
+        expected = Features.from_arrow_schema(pq.read_schema(path))
+        out["features_match"] = first.features == expected
+        out["features"] = str(first.features)
+        out["row"] = {{k: str(v) for k, v in first[0].items()}}
+        print(json.dumps(out))
+    """)
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1",
+           "HF_HOME": str(cache / "home")}
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_hf_datasets_loads_version_offline(built: Path, tmp_path: Path) -> None:
+    out = _hf(built, tmp_path / "cache")
+    m = read_manifest(built)
+    assert out["splits"] == {s: m["rows"][s] for s in SPLITS}
+    assert out["features_match"], out["features"]
+    row = out["row"]
+    assert isinstance(row, dict) and row["claim"] in ("claim", "no_claim", "unsure", "None")
+    ann = _hf(built, tmp_path / "cache2", "annotations")
+    assert ann["splits"] == {"train": m["annotations"]["rows"]}
+    assert ann["features_match"], ann["features"]
+    assert files_of(built) == EXPECTED_FILES          # loading wrote nothing into the version
+
+
+def test_pandas_duckdb_polars_read_data(built: Path) -> None:
+    import duckdb
+    import pandas as pd
+    import polars as pl
+
+    total = read_manifest(built)["rows"]["total"]
+    arrow = load(built, split="all")
+    df = pd.read_parquet(built / "data")
+    assert len(df) == total and list(df.columns) == arrow.column_names
+    assert isinstance(df["claim_votes"].iloc[0], dict)
+    pl_df = pl.read_parquet(str(built / "data" / "*.parquet"))
+    assert pl_df.height == total and pl_df.columns == arrow.column_names
+    assert pl_df.schema["tokens"] == pl.List(pl.String)
+    glob = str(built / "data" / "*.parquet")
+    con = duckdb.connect()
+    assert con.execute(f"SELECT count(*) FROM '{glob}'").fetchall() == [(total,)]
+    by_split = dict(con.execute(f"SELECT split, count(*) FROM '{glob}' GROUP BY split")
+                    .fetchall())
+    assert by_split == {s: read_manifest(built)["rows"][s] for s in SPLITS}
+    # every column type round-trips through the readers
+    from_duck = con.sql(f"SELECT * FROM '{glob}'").to_arrow_table()
+    assert from_duck.num_rows == total and from_duck.column_names == arrow.column_names
+    assert from_duck.schema.field("claim_votes").type == arrow.schema.field("claim_votes").type
+    assert pl_df.schema["n_annotators"] == pl.Int32 and pl_df.schema["para_idx"] == pl.Int32
+    assert pl_df.schema["claim_votes"] == pl.Struct(
+        {"claim": pl.Int32, "no_claim": pl.Int32, "unsure": pl.Int32})
+    assert pl_df.schema["stance"] == pl.List(pl.Struct({"target": pl.String, "label": pl.String}))
+    assert str(df["para_idx"].dtype) == "int32" and str(df["n_annotators"].dtype) == "int32"
+    first = arrow.slice(0, 1).to_pylist()[0]
+    assert df.iloc[0]["sentence_id"] == first["sentence_id"]
+    assert df.iloc[0]["claim_votes"] == first["claim_votes"]
+    assert list(df.iloc[0]["tokens"]) == first["tokens"]
+
+
+def test_release_columns_and_types(built: Path) -> None:
+    schema = pq.read_schema(built / data_file("train"))
+    expected = {
+        "sentence_id": pa.string(), "para_idx": pa.int32(), "tokens": pa.list_(pa.string()),
+        "claim": pa.string(), "claim_type": pa.list_(pa.string()), "n_annotators": pa.int32(),
+        "agreement": pa.string(), "split": pa.string(),
+        "claim_votes": pa.struct([("claim", pa.int32()), ("no_claim", pa.int32()),
+                                  ("unsure", pa.int32())]),
+        "stance": pa.list_(pa.struct([("target", pa.string()), ("label", pa.string())])),
+        "claim_span": pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32()),
+                                          ("label", pa.string()), ("text", pa.string())])),
+    }
+    for name, typ in expected.items():
+        assert schema.field(name).type.equals(typ, check_metadata=False) or \
+            str(schema.field(name).type).replace("element", "item") == str(typ), name
+    m = read_manifest(built)
+    assert [c["name"] for c in m["columns"]] == schema.names
+
+
+# ---------------------------------------------------------------- integrity
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_verify_detects_tampered_missing_and_edited(built: Path, tmp_path: Path) -> None:
+    assert verify(built) == ["v0001"]
+    v = _copy(built, tmp_path / "rel" / "v0001")
+    path = v / data_file("train")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError) as exc:
+        verify(v.parent, "v1")
+    assert exc.value.message.startswith(f"{path} was modified: sha256 ")
+    path.unlink()
+    with pytest.raises(IntegrityError) as exc:
+        verify(v.parent)
+    assert exc.value.message == f"{path} is missing (listed in manifest.json)"
+
+    v2 = _copy(built, tmp_path / "rel2" / "v0001")
+    m = json.loads((v2 / "manifest.json").read_text())
+    m["rows"]["train"] += 1
+    (v2 / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(IntegrityError, match=r"manifest\.json was edited after release"):
+        verify(v2)
+
+    v3 = _copy(built, tmp_path / "rel3" / "v0001")
+    (v3 / "data" / "extra.parquet").write_bytes(b"x")
+    with pytest.raises(IntegrityError, match=r"extra\.parquet is not part of the release"):
+        verify(v3)
+
+
+# ---------------------------------------------------------------- crash safety
+
+
+RELEASE_SCRIPT = "from corpus.release import release; import sys; " \
+                 "print(release(sys.argv[1], 'claims').version)"
+
+
+def _spawn(ws: Path, slow: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "CORPUS_TEST_SLOW_RELEASE": slow}
+    return subprocess.Popen([sys.executable, "-c", RELEASE_SCRIPT, str(ws)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_sigkill_mid_release_leaves_no_partial_version(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=120, seed=4)
+    rel = ws.releases_dir / "claims"
+    rng = random.Random(5)
+    for _ in range(4):
+        proc = _spawn(ws.root, "0.4")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:             # wait until the build has begun
+            if rel.is_dir() and any(p.name.startswith(".tmp-") for p in rel.iterdir()):
+                break
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert not [p for p in rel.iterdir() if p.name.startswith("v")], "partial version"
+        assert versions(rel) == []
+    info = release(ws, "claims")
+    assert info.version == "v0001"
+    assert not [p for p in rel.iterdir() if p.name.startswith(".tmp-")]
+    assert verify(rel) == ["v0001"]
+
+
+@pytest.mark.slow
+def test_concurrent_releases_give_one_version_and_a_clear_refusal(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=120, seed=6)
+    procs = [_spawn(ws.root, "0.3") for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    codes = [p.returncode for p in procs]
+    outs = [r[0].strip() for r in results]
+    errs = [r[1] for r in results]
+    assert sorted(codes) == [0, 1], errs
+    winner = codes.index(0)
+    assert outs[winner] == "v0001"
+    assert "another `release-claims` is running" in errs[1 - winner]
+    assert versions(ws.releases_dir / "claims") == ["v0001"]
+    verify(ws.releases_dir / "claims")
