@@ -233,9 +233,9 @@ def test_pandas_duckdb_polars_read_data(built: Path) -> None:
     assert pl_df.schema["stance"] == pl.List(pl.Struct({"target": pl.String, "label": pl.String}))
     assert str(df["para_idx"].dtype) == "int32" and str(df["n_annotators"].dtype) == "int32"
     first = arrow.slice(0, 1).to_pylist()[0]
-    assert df.iloc[0]["sentence_id"] == first["sentence_id"]
-    assert df.iloc[0]["claim_votes"] == first["claim_votes"]
-    assert list(df.iloc[0]["tokens"]) == first["tokens"]
+    row = df.set_index("sentence_id").loc[first["sentence_id"]]
+    assert row["claim_votes"] == first["claim_votes"] and row["text"] == first["text"]
+    assert list(row["tokens"]) == first["tokens"]
 
 
 def test_release_columns_and_types(built: Path) -> None:
