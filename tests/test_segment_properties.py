@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from corpus import segment as segment_module
 from corpus.segment import Sentence, iter_segments, segment
 
 # Everything the conventions care about, plus characters that tend to break things.
@@ -99,6 +100,16 @@ def test_plain_chinese_sentences_are_found(parts: list[str]) -> None:
     """Sentences of plain text joined with "。" come back one by one."""
     text = "".join(p + "。" for p in parts)
     assert [s.text for s in segment(text)] == [p + "。" for p in parts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.integers(min_value=1, max_value=300))
+def test_fast_path_agrees_with_paired_path(text: str, max_len: int) -> None:
+    """The stack-based fast path decides exactly like the full pair resolution."""
+    for kind, ps, pe in segment_module._paragraphs(text, max_len):
+        if kind == "sentence":
+            fast = segment_module._boundaries(text, ps, pe, max_len)
+            assert fast == segment_module._boundaries_paired(text, ps, pe, max_len)
 
 
 def test_five_million_chars_without_punctuation() -> None:
