@@ -64,13 +64,13 @@ def _check_structure(text: str, sentences: list[Sentence], max_len: int) -> None
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(texts)
 def test_structure_default_cap(text: str) -> None:
     _check_structure(text, segment(text), 300)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(texts, st.integers(min_value=1, max_value=40))
 def test_structure_small_cap(text: str, max_len: int) -> None:
     _check_structure(text, segment(text, max_len=max_len), max_len)
@@ -88,7 +88,7 @@ def test_streaming_equals_list(text: str, lang: str | None) -> None:
     assert list(iter_segments(text, lang, max_len=20)) == segment(text, lang, max_len=20)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.text(alphabet="中文新闻芯片市场美国，、", min_size=1, max_size=20),
@@ -102,7 +102,7 @@ def test_plain_chinese_sentences_are_found(parts: list[str]) -> None:
     assert [s.text for s in segment(text)] == [p + "。" for p in parts]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(texts, st.integers(min_value=1, max_value=300))
 def test_fast_path_agrees_with_paired_path(text: str, max_len: int) -> None:
     """The stack-based fast path decides exactly like the full pair resolution."""
