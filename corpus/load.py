@@ -6,6 +6,8 @@ folders) or one version folder. Leftover ``.tmp-`` folders are ignored.
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 
 import pyarrow as pa
@@ -115,3 +117,18 @@ def verify(path: Path | str, version: str | int | None = None) -> list[str]:
     vdir = resolve(p, version if version is not None else "latest")
     verify_version(vdir)
     return [vdir.name]
+
+
+class _CallableModule(types.ModuleType):
+    """``corpus.load`` is both this module and the function (DESIGN: ``corpus.load(path)``).
+
+    Once ``import corpus.load`` has run, Python binds the attribute ``corpus.load``
+    to the module, so the module itself forwards calls to ``load``.
+    """
+
+    def __call__(self, path: Path | str, version: str | int = "latest",
+                 split: str = "train") -> pa.Table:
+        return load(path, version=version, split=split)
+
+
+sys.modules[__name__].__class__ = _CallableModule
