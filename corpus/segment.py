@@ -76,7 +76,7 @@ _LIST_ITEM = re.compile(
 )
 _WORD_TAIL = re.compile(r"(?<![A-Za-z.])[A-Za-z][A-Za-z.]{0,14}\Z")
 _INITIALISM = re.compile(r"[A-Za-z](?:\.[A-Za-z])+")
-_NON_TOKEN = re.compile(r"[^0-9A-Za-z０-９._:/@?=&#%~+\-]")
+_NON_TOKEN = re.compile(r"[^0-9A-Za-z０-９.,_:/@?=&#%~+\-]")
 _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _URL_GLUE = _ASCII_WORD | frozenset("=&/#%~+-")
@@ -466,8 +466,11 @@ def _cap(text: str, a: int, b: int, max_len: int) -> Iterator[tuple[int, int]]:
 
 def _best_cut(text: str, a: int, lim: int, max_len: int) -> int:
     """Best end (exclusive) of a piece starting at ``a`` and ending at or before ``lim``."""
-    semi = max(text.rfind("；", a, lim), text.rfind(";", a, lim)) + 1
-    comma = max(text.rfind("，", a, lim), text.rfind("、", a, lim), _last_comma(text, a, lim)) + 1
+    semi = max(text.rfind("；", a, lim), _last_ascii_break(text, ";", a, lim)) + 1
+    comma = max(
+        text.rfind("，", a, lim), text.rfind("、", a, lim), _last_ascii_break(text, ",", a, lim)
+    )
+    comma += 1
     space = max(text.rfind(c, a + 1, lim + 1) for c in " \n\t\u3000\r")
     floor = a + max_len // 2
     for cut in (semi, comma, space):
@@ -489,9 +492,11 @@ def _best_cut(text: str, a: int, lim: int, max_len: int) -> int:
     return cut
 
 
-def _last_comma(text: str, a: int, lim: int) -> int:
-    """Last ``,`` in [a, lim) that is not a thousands separator (or -1)."""
-    k = text.rfind(",", a, lim)
-    while k >= 0 and 0 < k < len(text) - 1 and text[k - 1].isdigit() and text[k + 1].isdigit():
-        k = text.rfind(",", a, k)
+def _last_ascii_break(text: str, mark: str, a: int, lim: int) -> int:
+    """Last ``mark`` in [a, lim) not inside a token ("1,299", "a=1,2"), or -1."""
+    k = text.rfind(mark, a, lim)
+    while k > 0 and k + 1 < len(text):
+        if _NON_TOKEN.match(text, k - 1) is not None or _NON_TOKEN.match(text, k + 1) is not None:
+            break
+        k = text.rfind(mark, a, k)
     return k

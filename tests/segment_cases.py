@@ -466,6 +466,18 @@ CASES: list[tuple[str, str, Expected, int]] = [
         [("一二三四五六七八九十", H), ("一二", H)],
         10,
     ),
+    (
+        "cap-does-not-cut-url",
+        "See https://x.org/q?a=1,2,3&b=4 and more words here",
+        ["See", "https://x.org/q?a=1,2,3&b=4", "and more words here"],
+        30,
+    ),
+    (
+        "cap-glued-commas-are-no-break-so-hard-cut",
+        "apples,pears,plums,figs, and more fruit here",
+        ["apples,pears,plums,f", "igs, and more fruit", "here"],
+        20,
+    ),
     # --- mixed, seed excerpts, odd input -------------------------------------------------
     (
         "mixed-zh-en",
