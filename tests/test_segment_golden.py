@@ -107,3 +107,12 @@ def test_rejects_bad_max_len(max_len: object) -> None:
 def test_rejects_non_str() -> None:
     with pytest.raises(TypeError):
         segment(b"bytes")  # type: ignore[arg-type]
+
+
+def test_package_level_call_works_repeatedly() -> None:
+    """``corpus.segment(text)`` keeps working after the submodule has been imported."""
+    import corpus
+    import corpus.segment  # rebinds the package attribute to the module
+
+    for _ in range(2):
+        assert [s.text for s in corpus.segment("你好。再见。")] == ["你好。", "再见。"]
