@@ -22,7 +22,7 @@ import httpx
 import psutil
 import pytest
 
-from corpus.errors import AuthError, ServerUnavailable
+from corpus.errors import AuthError, LabelStudioError, ServerUnavailable
 from corpus.labelstudio import server
 from corpus.labelstudio.client import LabelStudioClient
 from corpus.workspace import Workspace
@@ -364,3 +364,72 @@ def test_ensure_installed_returns_the_existing_venv() -> None:
     t0 = time.monotonic()
     assert server.ensure_installed(venv) == venv
     assert time.monotonic() - t0 < 1.0
+
+
+def _fake_venv(root: Path, script: str) -> Path:
+    venv = root / "fake-venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "lib" / "python3.11" / "site-packages" /
+     f"label_studio-{server.LS_VERSION}.dist-info").mkdir(parents=True)
+    py = venv / "bin" / "python"
+    py.write_text(f"#!/bin/sh\n{script}\n")
+    py.chmod(0o755)
+    return venv
+
+
+def test_start_reports_a_dying_server_with_its_log(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path, 'echo "django.core.exceptions.ImproperlyConfigured: boom" >&2\n'
+                                "exit 3")
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(LabelStudioError) as info:
+        server.start(ws, venv_dir=venv, timeout=30)
+    assert "exited with code 3" in info.value.message and "boom" in info.value.message
+    assert "server.log" in (info.value.hint or "")
+    assert not (ws.labelstudio_dir / "server.json").exists()
+    assert server.status(ws).running is False
+
+
+def test_start_times_out_and_cleans_up(tmp_path: Path) -> None:
+    venv = _fake_venv(tmp_path, '[ "$3" = init ] && exit 1\necho still starting; exec sleep 60')
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(LabelStudioError, match="did not become ready within 2 s"):
+        server.start(ws, venv_dir=venv, timeout=2)
+    assert not (ws.labelstudio_dir / "server.json").exists()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(ws.labelstudio_dir / "data") not in ps, "the stuck server was not killed"
+
+
+def test_ensure_installed_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    venv = tmp_path / "ls-venv"
+    calls: list[list[str]] = []
+
+    def fail_pip(cmd: list[str], say: object) -> None:
+        calls.append(cmd)
+        if "venv" in cmd:
+            (Path(cmd[-1]) / "bin").mkdir(parents=True)
+            (Path(cmd[-1]) / "bin" / "python").write_text("")
+            return
+        raise LabelStudioError("installing Label Studio failed (killed)")
+
+    monkeypatch.setattr(server, "_run_streaming", fail_pip)
+    with pytest.raises(LabelStudioError):
+        server.ensure_installed(venv)
+    assert not venv.exists(), "a failed install must not leave a venv in place"
+
+    def ok_pip(cmd: list[str], say: object) -> None:
+        calls.append(cmd)
+        if "venv" in cmd:
+            (Path(cmd[-1]) / "bin").mkdir(parents=True)
+            (Path(cmd[-1]) / "bin" / "python").write_text("")
+            return
+        assert f"label-studio=={server.LS_VERSION}" in cmd
+        assert Path(cmd[0]).parent.parent.name.startswith(".tmp-")
+        site = Path(cmd[0]).parent.parent / "lib" / "python3.11" / "site-packages"
+        (site / f"label_studio-{server.LS_VERSION}.dist-info").mkdir(parents=True)
+
+    monkeypatch.setattr(server, "_run_streaming", ok_pip)
+    lines: list[str] = []
+    assert server.ensure_installed(venv, progress=lines.append) == venv
+    assert server.venv_python(venv).exists()
+    assert not list(tmp_path.glob(".tmp-*"))
+    assert any("installed" in ln for ln in lines)

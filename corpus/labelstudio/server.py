@@ -634,8 +634,8 @@ def check_url(url: str, *, allow_insecure: bool = False) -> str:
     if parts.scheme == "http" and host not in LOCAL_HOSTS and not allow_insecure:
         raise ConfigError(
             f"refusing to send the API token over plain HTTP to {parts.hostname}",
-            hint=f"use an https:// {ENV_URL}, or pass allow_insecure=True (--allow-insecure) "
-            "if the network is trusted",
+            hint=f"use an https:// {ENV_URL}; only on a trusted network pass "
+            "allow_insecure=True",
         )
     return url.strip().rstrip("/")
 
