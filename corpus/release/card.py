@@ -168,9 +168,11 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     parts.append(_table(["column", "type", "description"],
                         [[f"`{f.name}`", f"`{f.type}`", descs.get(f.name, "")]
                          for f in release_schema]))
-    parts.append(f"\n`{ANNOTATIONS_FILE}` holds every annotation of the released sentences "
-                 "(cancelled ones included, flagged by `was_cancelled`), one row per "
-                 "(sentence, annotator), with the workspace annotation schema.\n")
+    parts.append("\nRows are ordered by `article_id`, `para_idx`, `sent_idx`. "
+                 f"`{ANNOTATIONS_FILE}` holds every annotation of the released sentences "
+                 "(cancelled ones included, flagged by `was_cancelled`) in the order they were "
+                 "pulled, with the workspace annotation schema: use it for soft-label training "
+                 "or your own aggregation.\n")
 
     parts.append("\n## How labels are aggregated\n\n"
                  f"- minimum annotators per released sentence: "
@@ -233,7 +235,9 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     parts.append("\n## Integrity\n\n"
                  "`manifest.json` lists the sha256 of every file; `manifest.sha256` holds the "
                  "sha256 of manifest.json and this card (`sha256sum -c manifest.sha256`). "
-                 "`corpus verify " + name + " " + version + "` re-checks all of them.\n")
+                 "`corpus verify " + name + " " + version + "` re-checks all of them. "
+                 f"Content sha256 (the three data files): `{manifest['content_sha256']}`; a "
+                 "release whose data would be identical to the latest version is refused.\n")
     parts.append("\n## Citation\n\n"
                  f"{name}, version {version} ({manifest['created_at'][:10]}), "
                  f"manifest sha256 {manifest_sha256}.\n")

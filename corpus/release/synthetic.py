@@ -73,8 +73,14 @@ def make_workspace(
     targets: Sequence[str] = ("央行", "Nvidia", "关税", "新能源"),
     seed: int = 0,
     schema: LabelSchema | None = None,
+    shuffle: bool = False,
 ) -> Workspace:
-    """Write sentences.parquet and annotations.parquet with a realistic label mix."""
+    """Write sentences.parquet and annotations.parquet with a realistic label mix.
+
+    Each sentence gets ``annotators_per_sentence`` distinct annotators (one more
+    for ``extra_annotator_share`` of them); 80% of votes follow a per-sentence
+    truth, the rest are random; ~1% are cancelled and ~0.5% ground truth.
+    """
     schema = schema or load_schema()
     rng = np.random.default_rng(seed)
     ws = Workspace.resolve(root).ensure()
@@ -193,5 +199,7 @@ def make_workspace(
         "schema_version": pa.array(np.full(n, schema.version, dtype=np.int32)),
     }
     table = pa.table({**base, **columns}).cast(arrow)
+    if shuffle:                                   # pulled annotations arrive in no set order
+        table = table.take(pa.array(rng.permutation(table.num_rows)))
     pq.write_table(table, ws.annotations, compression="zstd", row_group_size=131072)
     return ws

@@ -1,0 +1,108 @@
+"""Benchmark `corpus release` and `corpus.load` on ~1M synthetic annotations.
+
+Generates a temporary workspace (300k sentences, 3-4 annotators each, realistic
+label mix, shuffled row order), then in fresh child processes times the release
+build (seconds, CPU, peak RSS) and ``corpus.load`` of the train split.
+
+    .venv/bin/python tools/bench_release.py [--sentences 300000] [--keep DIR]
+
+Targets: build <= 15 s and <= 2 GB peak RSS, load <= 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+BUILD = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from corpus.release import release
+t1 = time.perf_counter(); c1 = time.process_time()
+info = release(sys.argv[1], "bench")
+t2 = time.perf_counter(); c2 = time.process_time()
+print(json.dumps({"seconds": t2 - t1, "cpu": c2 - c1, "import": t1 - t0,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rows": info.rows, "timings": info.timings, "path": str(info.path)}))
+"""
+
+LOAD = """
+import json, resource, sys, time
+import corpus.load
+t0 = time.perf_counter()
+table = corpus.load.load(sys.argv[1], split="train")
+t1 = time.perf_counter()
+print(json.dumps({"seconds": t1 - t0, "rows": table.num_rows,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(code: str, arg: str) -> dict[str, Any]:
+    """Run ``code`` in a fresh interpreter and return the JSON it prints last."""
+    wall = time.perf_counter()
+    res = subprocess.run([sys.executable, "-c", code, arg], capture_output=True, text=True,
+                         check=False)
+    if res.returncode != 0:
+        sys.exit(f"child failed:\n{res.stderr}")
+    out: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    out["process_wall"] = time.perf_counter() - wall
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sentences", type=int, default=300_000)
+    ap.add_argument("--extra-share", type=float, default=0.34,
+                    help="share of sentences with a 4th annotator (0.34 -> ~1.0M rows)")
+    ap.add_argument("--annotators", type=int, default=40)
+    ap.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    args = ap.parse_args()
+
+    from corpus.release.synthetic import make_workspace
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="bench-release-"))
+    try:
+        t = time.perf_counter()
+        ws = make_workspace(root / "ws", n_sentences=args.sentences, annotators_per_sentence=3,
+                            extra_annotator_share=args.extra_share,
+                            n_annotators=args.annotators, seed=42, shuffle=True)
+        n_rows = pq.ParquetFile(ws.annotations).metadata.num_rows
+        print(f"generated {n_rows:,} annotation rows over {args.sentences:,} sentences "
+              f"in {time.perf_counter() - t:.1f} s -> {ws.root}")
+        load1 = os.getloadavg()[0]
+        build = child(BUILD, str(ws.root))
+        load = child(LOAD, str(ws.releases_dir / "bench"))
+        load2 = os.getloadavg()[0]
+        print("\nphases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in build["timings"].items()))
+        print(f"\n{'measure':<34}{'value':>12}  target")
+        rows = [
+            ("release build, wall (s)", build["seconds"], "<= 15", build["seconds"] <= 15),
+            ("release build, CPU user+sys (s)", build["cpu"], "", True),
+            ("release peak RSS (MB)", build["peak_rss_mb"], "<= 2048",
+             build["peak_rss_mb"] <= 2048),
+            ("  + interpreter/imports (s)", build["import"], "", True),
+            ("corpus.load train split (s)", load["seconds"], "<= 1", load["seconds"] <= 1),
+            ("  train rows", load["rows"], "", True),
+        ]
+        for name, value, target, ok in rows:
+            mark = "" if not target else ("ok" if ok else "MISSED")
+            print(f"{name:<34}{value:>12,.2f}  {target} {mark}")
+        print(f"\nload average (1 min) before/after: {load1:.2f} / {load2:.2f} "
+              f"on {os.cpu_count()} CPUs (a shared machine inflates wall times)")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
