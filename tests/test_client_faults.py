@@ -435,3 +435,25 @@ def test_cli_stop_without_server(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["server", "stop", "--workspace", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "no Label Studio was running" in result.output
+
+
+def test_cli_refuses_plain_http_remote_unless_allow_insecure(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corpus.cli.main import app
+
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.2.nip.invalid:9")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", LEGACY)
+    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
+    runner = CliRunner()
+    refused = runner.invoke(app, ["pull", "--project", "p", "-w", str(tmp_path)])
+    assert refused.exit_code == 2
+    assert ("error: refusing to send the API token over plain HTTP to 127.0.0.2.nip.invalid"
+            in refused.output)
+    assert "`corpus --allow-insecure <command>`" in refused.output
+    assert LEGACY not in refused.output
+    allowed = runner.invoke(app, ["--allow-insecure", "pull", "--project", "p", "-w", str(tmp_path)])
+    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
+    assert "refusing to send" not in allowed.output
+    assert allowed.exit_code != 0  # it went on, and failed later (no such project/host)

@@ -31,9 +31,15 @@ COMMAND_MODULES = [
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    allow_insecure: bool = typer.Option(
+        False, "--allow-insecure",
+        help="Allow a plain-HTTP LABEL_STUDIO_URL to a host other than localhost.",
+    ),
 ) -> None:
     if debug:
         os.environ["CORPUS_DEBUG"] = "1"
+    if allow_insecure:
+        os.environ["CORPUS_ALLOW_INSECURE"] = "1"
 
 
 for _name in COMMAND_MODULES:

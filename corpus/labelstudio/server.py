@@ -49,6 +49,7 @@ LS_VERSION = "1.23.2"
 ENV_LS_VENV = "CORPUS_LS_VENV"
 ENV_URL = "LABEL_STUDIO_URL"
 ENV_API_KEY = "LABEL_STUDIO_API_KEY"
+ENV_ALLOW_INSECURE = "CORPUS_ALLOW_INSECURE"
 ADMIN_EMAIL = "admin@claim-corpus.local"
 HOST = "127.0.0.1"
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -634,14 +635,20 @@ def check_url(url: str, *, allow_insecure: bool = False) -> str:
     if parts.scheme == "http" and host not in LOCAL_HOSTS and not allow_insecure:
         raise ConfigError(
             f"refusing to send the API token over plain HTTP to {parts.hostname}",
-            hint=f"use an https:// {ENV_URL}; only on a trusted network pass "
-            "allow_insecure=True",
+            hint=f"use an https:// {ENV_URL}; only on a trusted network run "
+            "`corpus --allow-insecure <command>`",
         )
     return url.strip().rstrip("/")
 
 
-def connection(workspace: Workspace | None = None, *, allow_insecure: bool = False) -> Connection:
-    """How to reach Label Studio: ``$LABEL_STUDIO_URL``+``$LABEL_STUDIO_API_KEY``, else embedded."""
+def connection(workspace: Workspace | None = None, *, allow_insecure: bool | None = None
+               ) -> Connection:
+    """How to reach Label Studio: ``$LABEL_STUDIO_URL``+``$LABEL_STUDIO_API_KEY``, else embedded.
+
+    ``allow_insecure=None`` reads ``$CORPUS_ALLOW_INSECURE`` (set by ``corpus --allow-insecure``).
+    """
+    if allow_insecure is None:
+        allow_insecure = os.environ.get(ENV_ALLOW_INSECURE, "") not in ("", "0")
     env_url = os.environ.get(ENV_URL, "").strip()
     env_key = os.environ.get(ENV_API_KEY, "").strip()
     if env_url or env_key:
