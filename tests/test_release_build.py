@@ -345,3 +345,17 @@ def test_concurrent_releases_give_one_version_and_a_clear_refusal(tmp_path: Path
     assert "another `release-claims` is running" in errs[1 - winner]
     assert versions(ws.releases_dir / "claims") == ["v0001"]
     verify(ws.releases_dir / "claims")
+
+
+def test_annotations_file_holds_exactly_the_released_sentences(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=90, seed=8, shuffle=True)
+    v1 = release(ws, "claims")
+    assert (v1.path / "annotations.parquet").read_bytes() == ws.annotations.read_bytes()
+    v2 = release(ws, "claims", min_annotations=3)
+    ann = pq.read_table(v2.path / "annotations.parquet")
+    released = set(load(v2.path, split="all")["sentence_id"].to_pylist())
+    assert set(ann["sentence_id"].to_pylist()) == released
+    all_rows = pq.read_table(ws.annotations)
+    assert ann.num_rows == sum(1 for s in all_rows["sentence_id"].to_pylist() if s in released)
+    assert ann.schema.equals(all_rows.schema, check_metadata=False)
+    assert read_manifest(v2.path)["annotations"]["rows"] == ann.num_rows

@@ -130,9 +130,11 @@ def _clean_leftovers(release_dir: Path) -> None:
             shutil.rmtree(child, ignore_errors=True)
 
 
-def _read_parquet(path: Path, what: str, columns: Sequence[str] | None = None) -> pa.Table:
+def _read_parquet(source: Path | pa.NativeFile, what: str, *,
+                  path: Path | None = None) -> pa.Table:
+    path = path or Path(str(source))
     try:
-        return pq.read_table(path, columns=list(columns) if columns else None)
+        return pq.read_table(source)
     except (pa.ArrowInvalid, OSError) as exc:
         raise WorkspaceError(f"{path} is not a readable {what} table: {exc}",
                              hint="restore it from a backup or re-run the command that "
@@ -187,6 +189,21 @@ def _write(table: pa.Table, path: Path) -> dict[str, Any]:
         os.fsync(fh.fileno())
     _pause()
     return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+
+
+def _copy(source: pa.MemoryMappedFile, target: Path) -> dict[str, Any]:
+    """Copy the mapped file byte for byte, fsync it, and return its manifest entry.
+
+    The map holds the inode that was read, so a concurrent ``os.replace`` of
+    the workspace file cannot slip a different version into the release.
+    """
+    data = source.read_at(source.size(), 0)
+    with open(target, "wb") as fh:
+        fh.write(memoryview(data))
+        fh.flush()
+        os.fsync(fh.fileno())
+    _pause()
+    return {"sha256": sha256_file(target), "bytes": target.stat().st_size}
 
 
 def release(
@@ -251,7 +268,13 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     order = np.asarray(pc.sort_indices(sentences.select(keys),
                                        sort_keys=[(k, "ascending") for k in keys]))
     sorted_ids = sentences["sentence_id"].take(pa.array(order)).combine_chunks()
-    annotations = _read_parquet(ws.annotations, "annotations")
+    try:
+        ann_map = pa.memory_map(str(ws.annotations))
+    except OSError as exc:
+        raise WorkspaceError(f"{ws.annotations} cannot be opened: {exc}",
+                             hint="check the file's permissions, or re-run `corpus pull`"
+                             ) from None
+    annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
     clock.lap("read annotations")
     agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
     clock.lap("aggregate")
@@ -281,8 +304,11 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         rows["total"] = table.num_rows
         articles["total"] = len(pc.unique(table["article_id"]))
         ann_out = _released_annotations(annotations, agg)
+        if ann_out is annotations:                # every row released: copy, don't re-encode
+            writes[ANNOTATIONS_FILE] = pool.submit(_copy, ann_map, tmp / ANNOTATIONS_FILE)
+        else:
+            writes[ANNOTATIONS_FILE] = pool.submit(_write, ann_out, tmp / ANNOTATIONS_FILE)
         del annotations
-        writes[ANNOTATIONS_FILE] = pool.submit(_write, ann_out, tmp / ANNOTATIONS_FILE)
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
         clock.lap("labels + agreement")
