@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus import segment as segment_module
+import corpus.segment as segment_module
 from corpus.segment import Sentence, iter_segments, segment
 
 # Everything the conventions care about, plus characters that tend to break things.
