@@ -79,7 +79,7 @@ def load(path: Path | str, version: str | int = "latest", split: str = "train") 
         if not file.is_file():
             raise IntegrityError(f"{file} is missing",
                                  hint=f"run `corpus verify` on {vdir.parent}; restore the file")
-        tables.append(pq.read_table(file))
+        tables.append(pq.read_table(file, memory_map=True))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 

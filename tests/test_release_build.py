@@ -188,6 +188,7 @@ def _hf(version_dir: Path, cache: Path, config: str = "default") -> dict[str, ob
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert "Ignoring part of dataset_info" not in res.stderr, res.stderr[-3000:]
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -359,3 +360,13 @@ def test_annotations_file_holds_exactly_the_released_sentences(tmp_path: Path) -
     assert ann.num_rows == sum(1 for s in all_rows["sentence_id"].to_pylist() if s in released)
     assert ann.schema.equals(all_rows.schema, check_metadata=False)
     assert read_manifest(v2.path)["annotations"]["rows"] == ann.num_rows
+
+
+def test_hf_datasets_with_empty_splits(tmp_path: Path) -> None:
+    ws = make_workspace(tmp_path / "ws", n_sentences=40, sentences_per_article=20, seed=9)
+    info = release(ws, "tiny", split_ratios=(1, 0, 0))
+    assert info.rows == {"train": 40, "validation": 0, "test": 0, "total": 40}
+    assert pq.read_table(info.path / data_file("test")).num_rows == 0
+    out = _hf(info.path, tmp_path / "cache")
+    assert out["splits"] == {"train": 40}
+    assert out["features_match"], out["features"]

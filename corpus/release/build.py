@@ -347,6 +347,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                    "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
         "rows": rows,
         "articles": articles,
+        "arrow_nbytes": {**{s: split_tables[s].nbytes for s in SPLITS},
+                         "annotations": ann_out.nbytes},
         "content_sha256": content,
         "files": files,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,6 +58,11 @@ def features_yaml(schema: pa.Schema) -> list[dict[str, Any]]:
     return [{"name": f.name, **arrow_feature(f.type)} for f in schema]
 
 
+def type_name(dtype: pa.DataType) -> str:
+    """Arrow type without list field names: ``list<element: string>`` -> ``list<string>``."""
+    return re.sub(r"list<(?:element|item): ", "list<", str(dtype))
+
+
 def column_descriptions(manifest: Mapping[str, Any]) -> dict[str, str]:
     """Description of every release column, from the manifest's schema."""
     primary = manifest.get("primary_field") or "claim"
@@ -92,6 +98,9 @@ def _fmt(value: Any) -> str:
 def _header(manifest: Mapping[str, Any], release_schema: pa.Schema,
             annotations_schema: pa.Schema) -> str:
     rows = manifest["rows"]
+    nbytes = manifest.get("arrow_nbytes", {})
+    # an empty Parquet split makes `datasets` fail (batch size 0): declare non-empty ones only
+    present = [s for s in SPLITS if rows[s] > 0]
     header = {
         "pretty_name": f"{manifest['name']} {manifest['version']}",
         "language": sorted(manifest.get("languages") or []) or ["zh"],
@@ -99,15 +108,16 @@ def _header(manifest: Mapping[str, Any], release_schema: pa.Schema,
         "tags": ["claim-detection", "stance-detection", "fact-checking", "label-studio"],
         "configs": [
             {"config_name": "default", "default": True,
-             "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in SPLITS]},
+             "data_files": [{"split": s, "path": f"data/{s}-*.parquet"} for s in present]},
             {"config_name": "annotations",
              "data_files": [{"split": "train", "path": ANNOTATIONS_FILE}]},
         ],
         "dataset_info": [
             {"config_name": "default", "features": features_yaml(release_schema),
-             "splits": [{"name": s, "num_examples": int(rows[s])} for s in SPLITS]},
+             "splits": [{"name": s, "num_bytes": int(nbytes.get(s, 0)),
+                         "num_examples": int(rows[s])} for s in present]},
             {"config_name": "annotations", "features": features_yaml(annotations_schema),
-             "splits": [{"name": "train",
+             "splits": [{"name": "train", "num_bytes": int(nbytes.get("annotations", 0)),
                          "num_examples": int(manifest["annotations"]["rows"])}]},
         ],
     }
@@ -131,13 +141,13 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"Human-labelled claim and stance corpus built by claim-corpus "
                  f"{manifest.get('corpus_version', '')} on {manifest['created_at']}. "
                  f"One row per sentence: the sentence, the aggregated label of every field, "
-                 f"the vote counts (soft labels) and the agreement.\n")
+                 f"the vote counts (soft labels) and the agreement.\n\n")
     if manifest.get("message"):
-        parts.append(f"> {manifest['message']}\n")
+        parts.append(f"> {manifest['message']}\n\n")
     parts.append(f"Parent version: {manifest.get('parent') or 'none (first version)'}. "
                  f"Label Studio project(s): "
                  f"{', '.join(str(p) for p in manifest.get('labelstudio_projects', [])) or 'n/a'}."
-                 "\n")
+                 "\n\n")
 
     parts.append("## Load it\n\n```python\n"  # noqa: S608 (example code, not a query)
                  "import pandas as pd\n"
@@ -154,11 +164,12 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "table = corpus.load(\"releases/" + name + "\", version=\"" + version
                  + "\", split=\"train\")  # pyarrow.Table\n```\n")
 
-    parts.append("## Splits\n\nAssigned by a hash of `article_id` (sha256, first 8 bytes as a "
+    parts.append("\n## Splits\n\nAssigned by a hash of `article_id` (sha256, first 8 bytes as a "
                  "position in [0, 1)) with ratios "
                  f"{'/'.join(str(round(r * 100, 2)) for r in manifest['params']['split_ratios'])}"
                  ": every sentence of an article is in one split and keeps it in later "
-                 "versions.\n\n")
+                 "versions. Empty splits keep their (empty) Parquet file but are not declared "
+                 "in the `datasets` configuration.\n\n")
     parts.append(_table(["split", "sentences", "articles"],
                         [[s, rows[s], manifest.get("articles", {}).get(s)] for s in SPLITS]
                         + [["total", rows["total"], manifest.get("articles", {}).get("total")]]))
@@ -166,7 +177,7 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     descs = column_descriptions(manifest)
     parts.append("\n## Columns\n\n")
     parts.append(_table(["column", "type", "description"],
-                        [[f"`{f.name}`", f"`{f.type}`", descs.get(f.name, "")]
+                        [[f"`{f.name}`", f"`{type_name(f.type)}`", descs.get(f.name, "")]
                          for f in release_schema]))
     parts.append("\nRows are ordered by `article_id`, `para_idx`, `sent_idx`. "
                  f"`{ANNOTATIONS_FILE}` holds every annotation of the released sentences "
@@ -190,7 +201,8 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "- spans: kept when more than half of the annotators marked the same "
                  "start, end and label.\n")
 
-    parts.append("\n## Label distribution\n\n")
+    parts.append("\n## Label distribution\n\n`(none)` counts null labels (a tie, or nobody "
+                 "answered the field); stance rows are `target=label`, `(tie)` a tied target.\n\n")
     labels = manifest.get("labels", {})
     for fname, dist in labels.items():
         parts.append(f"**{fname}**\n\n")
