@@ -314,20 +314,27 @@ def test_sigkill_mid_release_leaves_no_partial_version(tmp_path: Path) -> None:
     ws = make_workspace(tmp_path / "ws", n_sentences=120, seed=4)
     rel = ws.releases_dir / "claims"
     rng = random.Random(5)
-    for _ in range(4):
-        proc = _spawn(ws.root, "0.4")
+    killed_mid_build = 0
+    for _ in range(5):
+        proc = _spawn(ws.root, "0.5")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:             # wait until the build has begun
             if rel.is_dir() and any(p.name.startswith(".tmp-") for p in rel.iterdir()):
                 break
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 2.5))
+            time.sleep(0.01)
+        time.sleep(rng.uniform(0.0, 2.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        assert not [p for p in rel.iterdir() if p.name.startswith("v")], "partial version"
-        assert versions(rel) == []
-    info = release(ws, "claims")
-    assert info.version == "v0001"
+        killed_mid_build += proc.returncode == -signal.SIGKILL and not versions(rel)
+        # whatever exists is a complete, verifiable version: never a partial one
+        for v in versions(rel):
+            verify(rel, v)
+    assert killed_mid_build >= 3
+    if versions(rel):
+        with pytest.raises(NothingToRelease):
+            release(ws, "claims")
+    else:
+        assert release(ws, "claims").version == "v0001"
     assert not [p for p in rel.iterdir() if p.name.startswith(".tmp-")]
     assert verify(rel) == ["v0001"]
 
