@@ -60,7 +60,6 @@ _PAIRS = {
     "《": "》",
     "〈": "〉",
 }
-_TITLE_OPENERS = "《〈"
 _PAIR_CLOSERS = {v: k for k, v in _PAIRS.items()}
 _STACK_SEARCH = 8  # how deep a closer looks for its opener past mismatched ones
 
@@ -259,9 +258,8 @@ def _is_heading(text: str, bs: int, be: int, body: str, max_len: int) -> bool:
 def _pair_events(text: str, ps: int, pe: int, max_len: int) -> tuple[list[int], list[int]]:
     """Positions and kinds of the honoured quote/bracket marks in [ps, pe).
 
-    Kinds: +1 opener, -1 closer, +2/-2 the same for title marks. Marks without a
-    partner in the paragraph, or whose pair spans more than ``max_len``, are
-    plain text and not listed.
+    Kinds: +1 opener, -1 closer. Marks without a partner in the paragraph, or
+    whose pair spans more than ``max_len``, are plain text and not listed.
     """
     marks = [(m.start(), m.group()) for m in _BRACKET.finditer(text, ps, pe)]
     kinds = [0] * len(marks)
@@ -285,9 +283,8 @@ def _pair_events(text: str, ps: int, pe: int, max_len: int) -> tuple[list[int], 
         j = stack[k]
         del stack[k:]
         if p - marks[j][0] <= max_len:
-            weight = 2 if opener in _TITLE_OPENERS else 1
-            kinds[j] = weight
-            kinds[i] = -weight
+            kinds[j] = 1
+            kinds[i] = -1
     positions = [marks[i][0] for i in range(len(marks)) if kinds[i]]
     return positions, [k for k in kinds if k]
 
@@ -362,19 +359,12 @@ def _boundaries_paired(text: str, ps: int, pe: int, max_len: int) -> list[int]:
     ne = len(evpos)
     ei = 0
     depth = 0
-    tdepth = 0
     for m in _CLUSTER.finditer(text, ps, pe):
         a = m.start()
         b = m.end()
         while ei < ne and evpos[ei] < a:
-            k = evkind[ei]
-            depth += 1 if k > 0 else -1
-            if k == 2:
-                tdepth += 1
-            elif k == -2:
-                tdepth -= 1
+            depth += evkind[ei]
             ei += 1
-        in_title = tdepth > 0
         cl = m.group()
         if len(cl) == 1:
             strong = cl in _STRONG
@@ -387,8 +377,7 @@ def _boundaries_paired(text: str, ps: int, pe: int, max_len: int) -> list[int]:
                     continue
                 q = a + j
                 if ei < ne and evpos[ei] == q:
-                    k = evkind[ei]
-                    if k > 0:  # a straight quote that opens the next unit
+                    if evkind[ei] > 0:  # a straight quote that opens the next unit
                         b = q
                         break
                     depth -= 1
@@ -398,7 +387,8 @@ def _boundaries_paired(text: str, ps: int, pe: int, max_len: int) -> list[int]:
                     if nxt.isalnum() or nxt == "_":
                         b = q
                         break
-        if in_title or depth > 0 or b >= pe:
+        # Title marks 》〉 are no cluster closers, so inside a title depth stays > 0.
+        if depth > 0 or b >= pe:
             continue
         if not strong and not _weak_ends(text, a, cl, ps, pe):
             continue

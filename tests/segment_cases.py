@@ -140,6 +140,12 @@ CASES: list[tuple[str, str, Expected, int]] = [
         ['他说:"芯片不存在后门。"', "然后离开了。"],
         300,
     ),
+    (
+        "zh-straight-single-quote-opening-after-stop",
+        "他说完了。'你好'是问候语。",
+        ["他说完了。", "'你好'是问候语。"],
+        300,
+    ),
     # --- brackets -----------------------------------------------------------------------
     (
         "zh-fullwidth-paren-closer-follows",
@@ -477,6 +483,12 @@ CASES: list[tuple[str, str, Expected, int]] = [
         "apples,pears,plums,figs, and more fruit here",
         ["apples,pears,plums,f", "igs, and more fruit", "here"],
         20,
+    ),
+    (
+        "cap-hard-cut-keeps-combining-mark-with-its-base",
+        "一二三四五\u0301" + "六" * 27,
+        ["一二三四", "五\u0301六六六", "六" * 5, "六" * 5, "六" * 5, "六" * 5, "六" * 4],
+        5,
     ),
     # --- mixed, seed excerpts, odd input -------------------------------------------------
     (
