@@ -1,0 +1,280 @@
+"""An annotator labels a sentence in the real Label Studio web UI (Playwright + Chromium).
+
+The whole loop an annotation lead relies on, through the annotator's eyes:
+ingest the seed article plus one hostile article, ``push`` a project, log in as
+a fresh annotator, open the task whose sentence contains ``<script>``, check the
+title, the context and the sentence are shown (markup as visible text, no
+dialog ever fires), answer claim / claim type / checkworthiness / one stance,
+mark two spans (chip click and hotkey), save a screenshot, submit; then
+``pull`` and ``release`` (library and CLI) must carry exactly those labels.
+
+Runs Debian's Chromium (``/usr/bin/chromium``), never a downloaded browser.
+``CORPUS_SKIP_BROWSER=1`` skips it; a missing Chromium or CJK font fails it.
+``CORPUS_UPDATE_SCREENSHOT=1`` rewrites ``docs/labelling-screen.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from browser_helpers import (
+    CHROMIUM_ARGS,
+    choice,
+    controls_after_header,
+    fit_viewport_to_editor,
+    login,
+    open_task,
+    select_text,
+    span_label,
+)
+from playwright.sync_api import Dialog, expect, sync_playwright
+from typer.testing import CliRunner
+
+from corpus.cli.main import app
+from corpus.ingest import ingest
+from corpus.labelstudio import server
+from corpus.labelstudio.pull import pull
+from corpus.labelstudio.push import build_tasks, push, read_ledger
+from corpus.load import load
+from corpus.release import release
+from corpus.sentence_table import split
+from corpus.workspace import Workspace
+
+if TYPE_CHECKING:
+    from conftest import LSServer
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+DOC_SCREENSHOT = REPO / "docs" / "labelling-screen.png"
+INSTALL_HINT = "install it with `apt-get install chromium fonts-noto-cjk`"
+
+TARGETS = ["英伟达", "特朗普"]
+TITLE = "英伟达<b>芯片</b>安全声明"
+SENTENCE = "英伟达发布声明<script>alert(1)</script>称芯片安全。"
+BEFORE = "前一句话在这里。"
+AFTER = "特朗普<img src=x onerror=alert(3)>未回应。"
+HOSTILE_ARTICLE = f"{TITLE}\n\n{BEFORE}{SENTENCE}{AFTER}\n"
+
+# What the annotator clicks (bilingual labels from schema/claims_stance.yaml) ...
+CLAIM_TYPE_LABEL, CLAIM_TYPE = "事件 event", "event"
+CHECKWORTHY_LABEL, CHECKWORTHY = "值得 yes", "yes"
+STANCE_TARGET, STANCE_LABEL, STANCE = "英伟达", "反对 against", "against"
+CLAIM_SPAN_TEXT, SOURCE_SPAN_TEXT = "芯片安全", "英伟达"
+# ... and what the release must hold (offsets into the sentence, after the escaped markup).
+EXPECTED_SPANS = sorted(
+    [
+        {"start": SENTENCE.index(CLAIM_SPAN_TEXT),
+         "end": SENTENCE.index(CLAIM_SPAN_TEXT) + len(CLAIM_SPAN_TEXT),
+         "label": "claim", "text": CLAIM_SPAN_TEXT},
+        {"start": 0, "end": len(SOURCE_SPAN_TEXT), "label": "source", "text": SOURCE_SPAN_TEXT},
+    ],
+    key=lambda s: (s["start"], s["end"]),
+)
+
+
+def _skip_if_requested() -> None:
+    if os.environ.get("CORPUS_SKIP_BROWSER", "") not in ("", "0"):
+        pytest.skip("CORPUS_SKIP_BROWSER is set")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    """Debian's Chromium; skipped only on request (before the Label Studio fixture starts)."""
+    _skip_if_requested()
+    return CHROMIUM
+
+
+def _require_browser(chromium: Path) -> None:
+    if not chromium.is_file() or not os.access(chromium, os.X_OK):
+        pytest.fail(f"{chromium} is missing: {INSTALL_HINT} (or set CORPUS_SKIP_BROWSER=1 to "
+                    "skip the browser tests)", pytrace=False)
+    fc_list = shutil.which("fc-list")
+    if fc_list:
+        fonts = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True,
+                               check=False).stdout
+        if not fonts.strip():
+            pytest.fail(f"no Chinese font: Chinese would render as boxes; {INSTALL_HINT}",
+                        pytrace=False)
+
+
+def _artifact_dir() -> Path:
+    out = Path(os.environ.get("CORPUS_TEST_ARTIFACTS") or REPO / "test-artifacts")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _build_workspace(root: Path) -> Workspace:
+    ws = Workspace(root / "ws")
+    extra = root / "input"
+    extra.mkdir()
+    (extra / "hostile.txt").write_text(HOSTILE_ARTICLE, encoding="utf-8")
+    report = ingest([REPO / "seeds", extra], ws)
+    assert not report.problems, report.problems
+    assert len(report.added) == 2
+    split(ws)
+    return ws
+
+
+def _sentence_id(ws: Workspace, text: str) -> str:
+    table = pq.read_table(ws.sentences, columns=["sentence_id", "text"])
+    ids = table.filter(pc.equal(table["text"], text))["sentence_id"].to_pylist()
+    assert len(ids) == 1, f"expected one sentence {text!r}, found {len(ids)}"
+    return str(ids[0])
+
+
+def _released_row(release_dir: Path, sentence_id: str) -> dict[str, Any]:
+    table = load(release_dir, "latest", split="all")
+    rows = table.filter(pc.equal(table["sentence_id"], sentence_id)).to_pylist()
+    assert len(rows) == 1, f"sentence {sentence_id} is released {len(rows)} times"
+    row: dict[str, Any] = rows[0]
+    return row
+
+
+def _assert_labels(row: dict[str, Any]) -> None:
+    assert row["text"] == SENTENCE
+    assert row["claim"] == "claim"
+    assert row["claim_type"] == [CLAIM_TYPE]
+    assert row["checkworthy"] == CHECKWORTHY
+    assert row["stance"] == [{"target": STANCE_TARGET, "label": STANCE}]
+    assert sorted(row["claim_span"], key=lambda s: (s["start"], s["end"])) == EXPECTED_SPANS
+    assert row["stance_holder"] is None
+    assert row["seg_quality"] is None
+    assert row["n_annotators"] == 1
+
+
+def _label_in_browser(chromium: Path, base_url: str, project_id: int, task_id: int,
+                      email: str, password: str) -> Path:
+    """Drive the labelling screen as the annotator; return the screenshot's path."""
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), headless=True,
+                                     args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        try:
+            page.on("dialog", on_dialog)
+            login(page, base_url, email, password)
+            open_task(page, base_url, project_id, task_id)
+
+            # The task: title, muted context before/after, the sentence; markup is text.
+            sentence = page.locator(".corpus-sentence .lsf-richtext__line")
+            expect(sentence).to_have_text(SENTENCE)
+            expect(page.get_by_role("heading", name=TITLE, exact=True)).to_be_visible()
+            context = page.locator(".corpus-ctx .lsf-richtext__line")
+            expect(context).to_have_text([BEFORE, AFTER])
+            for element in (sentence, context.nth(1)):
+                expect(element.locator("script, img")).to_have_count(0)
+
+            # Dependent questions appear only once `claim` is chosen.
+            claim_type = choice(page, CLAIM_TYPE_LABEL, multiple=True)
+            expect(claim_type).to_be_hidden()
+            choice(page, "主张 claim").check()
+            claim_type.check()
+            choice(page, CHECKWORTHY_LABEL).check()
+            stance_group = controls_after_header(page, f"「{STANCE_TARGET}」")
+            choice(stance_group, STANCE_LABEL).check()
+            for label in ("主张 claim", CLAIM_TYPE_LABEL, CHECKWORTHY_LABEL):
+                expect(choice(page, label, multiple=label == CLAIM_TYPE_LABEL)).to_be_checked()
+            expect(choice(stance_group, STANCE_LABEL)).to_be_checked()
+
+            # Spans: one by clicking the label chip, one with the label's hotkey.
+            span_label(page, "主张 claim").click()
+            select_text(page, sentence, CLAIM_SPAN_TEXT)
+            highlights = sentence.locator("span.htx-highlight")
+            expect(highlights).to_have_text([CLAIM_SPAN_TEXT])
+            page.keyboard.press("Escape")  # unselect the new region: a hotkey would relabel it
+            page.keyboard.press("k")  # 来源 source
+            select_text(page, sentence, SOURCE_SPAN_TEXT)
+            expect(highlights).to_have_text([SOURCE_SPAN_TEXT, CLAIM_SPAN_TEXT])
+            page.keyboard.press("Escape")
+
+            fit_viewport_to_editor(page, sentence)
+            shot = _artifact_dir() / "labelling-screen.png"
+            page.screenshot(path=str(shot))
+            if os.environ.get("CORPUS_UPDATE_SCREENSHOT") == "1" or not DOC_SCREENSHOT.exists():
+                DOC_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(shot, DOC_SCREENSHOT)
+
+            page.get_by_role("button", name="Submit").click()
+            expect(page.get_by_text("Annotation saved successfully", exact=True)).to_be_visible()
+            # Saved: the Submit button became "Update" (its aria-label stays "submit").
+            expect(page.get_by_test_id("bottombar-update-button")).to_have_text("Update")
+        except Exception:
+            failed = _artifact_dir() / "labelling-screen-failure"
+            page.screenshot(path=f"{failed}.png")
+            failed.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+            raise
+        finally:
+            browser.close()
+    assert dialogs == [], f"the page opened dialogs (markup was executed): {dialogs}"
+    return shot
+
+
+@pytest.mark.browser
+@pytest.mark.labelstudio
+def test_annotator_labels_hostile_sentence_in_browser(
+    chromium: Path, ls_server: LSServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _require_browser(chromium)
+    monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
+    ws = _build_workspace(tmp_path)
+
+    project = f"browser-{uuid.uuid4().hex[:8]}"
+    pushed = push(ws, project, targets=TARGETS)
+    assert pushed.targets == TARGETS
+    sentence_id = _sentence_id(ws, SENTENCE)
+    task_id = read_ledger(ws, project)[sentence_id]
+    task = next(t for t in build_tasks(ws) if t["sentence_id"] == sentence_id)
+    assert (task["title"], task["context_before"], task["context_after"]) == (TITLE, BEFORE,
+                                                                               AFTER)
+    cli_root = tmp_path / "cli-ws"
+    shutil.copytree(ws.root, cli_root)
+
+    email = f"annotator-{uuid.uuid4().hex[:8]}@example.com"
+    password = uuid.uuid4().hex
+    server.add_local_user(ls_server.workspace, email, password)
+    shot = _label_in_browser(chromium, ls_server.url, pushed.project_id, task_id, email,
+                             password)
+    assert shot.stat().st_size > 10_000
+
+    annotations = ls_server.client().get_task(task_id)["annotations"]
+    assert [a["completed_by"]["email"] for a in annotations] == [email]
+
+    # Library: pull, release, load.
+    pulled = pull(ws, project)
+    assert pulled.added == 1
+    info = release(ws, "browser")
+    _assert_labels(_released_row(info.path.parent, sentence_id))
+
+    # CLI on a copy of the workspace taken right after the push.
+    runner = CliRunner()
+    result = runner.invoke(app, ["pull", "--project", project, "--workspace", str(cli_root)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["release", "browser", "--workspace", str(cli_root)])
+    assert result.exit_code == 0, result.output
+    _assert_labels(_released_row(Workspace(cli_root).releases_dir / "browser", sentence_id))
+
+
+def test_chromium_fixture_skips_only_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skip switch is explicit; without it a missing Chromium is a failure, not a skip."""
+    monkeypatch.setenv("CORPUS_SKIP_BROWSER", "1")
+    with pytest.raises(pytest.skip.Exception, match="CORPUS_SKIP_BROWSER"):
+        _skip_if_requested()
+    monkeypatch.setenv("CORPUS_SKIP_BROWSER", "0")
+    _skip_if_requested()
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium fonts-noto-cjk"):
+        _require_browser(Path("/nonexistent/chromium"))
+
