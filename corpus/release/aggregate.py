@@ -22,6 +22,7 @@ Rules (documented in the dataset card too):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,6 +77,7 @@ class Aggregation:
     row_annotator: IntArray                 # annotator code of every kept annotation
     annotators: list[str]
     released_index: IntArray                # position of each released sentence in the input
+    row_released: BoolArray                 # per input annotation row: its sentence is released
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -374,20 +376,19 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
     gt_row[sent[gt_idx[last]]] = gt_idx[last]
     r = _Rows(rows=rows, pos=pos, sent=sent, n=n, n_ann=n_ann_all[released], gt_row=gt_row)
 
-    results: list[FieldResult] = []
+    kinds = {"single": _agg_single, "multi": _agg_multi, "stance": _agg_stance,
+             "spans": _agg_spans}
     for f in schema.fields:
-        column = _single(annotations[f.name])
-        if f.kind == "single":
-            results.append(_agg_single(f, column, r))
-        elif f.kind == "multi":
-            results.append(_agg_multi(f, column, r))
-        elif f.kind == "stance":
-            results.append(_agg_stance(f, column, r))
-        elif f.kind == "spans":
-            results.append(_agg_spans(f, column, r))
-        else:
+        if f.kind not in kinds:
             raise ReleaseError(f"field {f.name!r} has unknown kind {f.kind!r}",
                                hint="fix the label schema YAML (single|multi|stance|spans)")
+
+    def one(f: FieldLike) -> FieldResult:
+        return kinds[f.kind](f, _single(annotations[f.name]), r)
+
+    # fields are independent and Arrow/NumPy kernels release the GIL: two at a time
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, schema.fields))
 
     agreement = _agreement(results, primary_field(schema), gt_row, n)
     stats["kept_annotations"] = len(rows)
@@ -395,7 +396,8 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
         sentence_ids=sentence_ids.filter(pa.array(released)),
         n_annotators=r.n_ann.astype(np.int32), adjudicated=gt_row >= 0, agreement=agreement,
         fields=results, row_sent=sent, row_annotator=ann_all[rows], annotators=annotators,
-        released_index=np.nonzero(released)[0], stats=stats)
+        released_index=np.nonzero(released)[0],
+        row_released=(sent_all >= 0) & released[np.maximum(sent_all, 0)], stats=stats)
 
 
 def _agreement(results: list[FieldResult], primary: str | None, gt_row: IntArray,

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -257,6 +258,9 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            message: str | None) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
+    # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
+    warm = threading.Thread(target=chart.preload, daemon=True)
+    warm.start()
     sentences = _read_parquet(ws.sentences, "sentences")
     clock.lap("read sentences")
     missing = [c for c in ("sentence_id", "article_id") if c not in sentences.column_names]
@@ -378,10 +382,9 @@ def _released_annotations(annotations: pa.Table, agg: Aggregation) -> pa.Table:
     A filter, not a sort: gathering a million shuffled rows with list columns
     costs seconds, and row order does not enter the content hash (data files only).
     """
-    keep = pc.is_in(annotations["sentence_id"], value_set=agg.sentence_ids)
-    if pc.all(keep).as_py():
+    if agg.row_released.all():
         return annotations
-    return annotations.filter(keep)
+    return annotations.filter(pa.array(agg.row_released))
 
 
 def _describe(schema: SchemaLike, agg: Aggregation, table: pa.Table,

@@ -7,6 +7,12 @@ from pathlib import Path
 from typing import Any
 
 
+def preload() -> None:
+    """Import the matplotlib modules the chart needs (call from a thread to overlap I/O)."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
+
+
 def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
     """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
