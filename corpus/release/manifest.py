@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import IntegrityError, ReleaseError
-from corpus.release.model import CARD, MANIFEST, MANIFEST_SIDECAR
+from corpus.release.model import MANIFEST, MANIFEST_SIDECAR
 
 FORMAT = 1
 
@@ -72,6 +72,3 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
         raise IntegrityError(f"{path} has no 'files' table",
                              hint="restore it from a backup; manifests are never edited")
     return data
-
-
-SIDECAR_NAMES = (MANIFEST, CARD)

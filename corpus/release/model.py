@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -102,8 +102,3 @@ def list_versions(release_dir: Path) -> list[int]:
 def is_version_dir(path: Path) -> bool:
     """True when ``path`` looks like a built version folder."""
     return path.is_dir() and (path / MANIFEST).is_file()
-
-
-def label_counts_template(values: Sequence[str]) -> Mapping[str, int]:
-    """Zeroed label -> count mapping in schema order."""
-    return dict.fromkeys(values, 0)
