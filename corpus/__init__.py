@@ -7,34 +7,34 @@ The public API (see DESIGN.md)::
     corpus.push(...) / corpus.pull(...) / corpus.release(...)
     corpus.load(path, version="latest", split="train") -> pyarrow.Table
 
-Names are imported lazily so that ``import corpus`` stays cheap.
+The functions are bound eagerly: several share their name with the module that
+defines them, and a lazy binding would be replaced by the module on first import.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from corpus.errors import CorpusError
+from corpus.ingest import ingest
+from corpus.labelstudio.pull import pull
+from corpus.labelstudio.push import push
+from corpus.load import load
+from corpus.release import release
+from corpus.segment import Sentence, segment
+from corpus.sentence_table import split
+from corpus.workspace import Workspace
 
 __version__ = "0.1.0"
 
-_EXPORTS = {
-    "segment": "corpus.segment",
-    "Sentence": "corpus.segment",
-    "ingest": "corpus.ingest",
-    "split": "corpus.sentence_table",
-    "push": "corpus.labelstudio.push",
-    "pull": "corpus.labelstudio.pull",
-    "release": "corpus.release",
-    "load": "corpus.load",
-    "CorpusError": "corpus.errors",
-    "Workspace": "corpus.workspace",
-}
-
-__all__ = [*_EXPORTS, "__version__"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'corpus' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = [
+    "CorpusError",
+    "Sentence",
+    "Workspace",
+    "__version__",
+    "ingest",
+    "load",
+    "pull",
+    "push",
+    "release",
+    "segment",
+    "split",
+]

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import gc
 import re
-import sys
-import types
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -492,18 +490,3 @@ def _last_ascii_break(text: str, mark: str, a: int, lim: int) -> int:
             break
         k = text.rfind(mark, a, k)
     return k
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`segment`.
-
-    Importing ``corpus.segment`` rebinds the package attribute ``corpus.segment``
-    from the function (lazily exported by ``corpus/__init__``) to this module, so
-    the documented ``corpus.segment(text)`` must work on the module too.
-    """
-
-    def __call__(self, text: str, lang: str | None = None, *, max_len: int = 300) -> list[Sentence]:
-        return segment(text, lang, max_len=max_len)
-
-
-sys.modules[__name__].__class__ = _CallableModule
