@@ -233,3 +233,14 @@ def test_pairwise_percent_agreement_and_kappa() -> None:
     # Cohen's kappa by hand: po = 5/6; a: claim 3, no_claim 2, unsure 1; b: 2, 3, 1
     pe = (3 * 2 + 2 * 3 + 1 * 1) / 36
     assert pair["cohen_kappa"] == pytest.approx((5 / 6 - pe) / (1 - pe), abs=1e-4)
+
+
+def test_sparse_fields_aggregate_to_nulls() -> None:
+    agg = run(claims("s1", "no_claim", "no_claim") + claims("s2", "unsure"))
+    assert label(agg, "claim_type") == [None, None]
+    assert label(agg, "stance") == [None, None]
+    assert label(agg, "claim_span") == [None, None]
+    assert label(agg, "checkworthy") == [None, None]
+    assert votes(agg, "stance") == [None, None]
+    assert votes(agg, "checkworthy")[0] == {"urgent": 0, "yes": 0, "no": 0, "unsure": 0}
+    assert field_agreement(agg)["stance"]["alpha"] is None

@@ -377,3 +377,18 @@ def test_hf_datasets_with_empty_splits(tmp_path: Path) -> None:
     out = _hf(info.path, tmp_path / "cache")
     assert out["splits"] == {"train": 40}
     assert out["features_match"], out["features"]
+
+
+def test_release_of_sparse_annotations(tmp_path: Path) -> None:
+    ws = Workspace.resolve(tmp_path / "ws").ensure()
+    pq.write_table(pa.Table.from_pylist(sentence_rows("art1", 4)), ws.sentences)
+    rows = [{"sentence_id": f"art1-{i}", "annotator": "solo@x.org", "claim": "no_claim"}
+            for i in range(4)]
+    pq.write_table(annotation_rows_table(rows), ws.annotations)
+    info = release(ws, "sparse")
+    m = read_manifest(info.path)
+    assert m["rows"]["total"] == 4
+    assert m["agreement"]["krippendorff_alpha"]["claim"]["alpha"] is None   # one coder
+    assert m["agreement"]["pairwise"]["pairs"] == []
+    assert load(info.path, split="all")["agreement"].to_pylist() == ["unanimous"] * 4
+    assert verify(info.path) == ["v0001"]
