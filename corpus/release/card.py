@@ -225,7 +225,9 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
             for sub, v in a.get(sub_key, {}).items():
                 alpha_rows.append([f"`{fname}` / {sub}", a["kind"], v["alpha"], v["units"]])
     parts.append("Krippendorff's alpha (nominal; multi-choice labels as binary "
-                 "chosen/not chosen; units with at least two annotations):\n\n")
+                 "chosen/not chosen; stance per target; units with at least two annotations; "
+                 "the `krippendorff` package, or for large inputs the same nominal formula in "
+                 "closed form; n/a when undefined, e.g. a single annotator):\n\n")
     parts.append(_table(["field", "kind", "alpha", "units"], alpha_rows))
     pairs = agreement.get("pairwise", {}).get("pairs", [])
     parts.append(f"\nPairwise agreement on `{agreement.get('pairwise', {}).get('field')}` "
