@@ -83,7 +83,11 @@ def main() -> None:
         build = child(BUILD, str(ws.root))
         load = child(LOAD, str(ws.releases_dir / "bench"))
         load2 = os.getloadavg()[0]
-        print("\nphases (s): " + ", ".join(f"{k} {v:.2f}" for k, v in build["timings"].items()))
+        timings = build["timings"]
+        print("\nphase                              wall s   cpu s")
+        for k, v in timings.items():
+            if not k.endswith(" (cpu)"):
+                print(f"  {k:<32}{v:>7.2f}{timings.get(k + ' (cpu)', 0.0):>8.2f}")
         print(f"\n{'measure':<34}{'value':>12}  target")
         rows = [
             ("release build, wall (s)", build["seconds"], "<= 15", build["seconds"] <= 15),

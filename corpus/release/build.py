@@ -82,12 +82,14 @@ class _Clock:
 
     def __init__(self) -> None:
         self.last = time.perf_counter()
+        self.last_cpu = time.process_time()
         self.phases: dict[str, float] = {}
 
     def lap(self, phase: str) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.process_time()
         self.phases[phase] = round(now - self.last, 3)
-        self.last = now
+        self.phases[f"{phase} (cpu)"] = round(cpu - self.last_cpu, 3)
+        self.last, self.last_cpu = now, cpu
         if os.environ.get("CORPUS_RELEASE_TIMING"):
             import sys
 
@@ -414,6 +416,10 @@ def _describe(schema: SchemaLike, agg: Aggregation, table: pa.Table,
         "languages": langs,
         "primary_field": primary,
         "annotations": {"rows": ann_out.num_rows, "annotators": len(agg.annotators),
+                        "schema_versions": {
+                            str(item["values"]): int(item["counts"])
+                            for item in pc.value_counts(ann_out["schema_version"]).to_pylist()
+                        } if "schema_version" in ann_out.column_names else {},
                         "counted": agg.stats.get("kept_annotations", 0), **{
                             k: v for k, v in agg.stats.items()
                             if k in ("cancelled", "superseded", "orphans")}},
