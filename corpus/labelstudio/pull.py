@@ -1,11 +1,35 @@
 """Pull annotations from Label Studio into ``workspace/annotations.parquet``.
 
-Incremental: only tasks whose ``updated_at`` is after the stored watermark (minus
-a small overlap) are fetched, through the Data Manager filter on ``/api/tasks``
-(a task's ``updated_at`` moves when one of its annotations is created, updated
-or deleted). For every fetched task its current annotations replace the
-stored ones, so updates and deletions on changed tasks are seen; ``full=True``
-rebuilds the project's rows from all tasks (also noticing deleted tasks).
+Only tasks that HAVE annotations are ever serialised with their annotations
+(``fields=all`` costs Label Studio ~5-10 ms per task, so asking for every task
+of a 20k project took minutes). Three Data Manager queries on ``/api/tasks``,
+all paged by task id (keyset: ``id > last seen``, so tasks changing while we
+page can neither shift nor hide others):
+
+- **A** ``total_annotations > 0`` and **B** ``cancelled_annotations > 0 and
+  total_annotations = 0`` (``fields=all``): the tasks whose annotations we read;
+- **C** ``total_annotations = 0 and cancelled_annotations = 0`` (``fields=task_only``,
+  ids only), restricted to the id range of tasks we hold rows for: tasks that
+  lost all their annotations; their rows are dropped.
+
+Incremental (the default once a watermark exists): A, B and C are restricted to
+tasks whose ``updated_at`` is after the stored watermark minus ``overlap`` (a
+task's ``updated_at`` moves when one of its annotations is created, updated or
+deleted). Updates and deletions on changed tasks are seen because every fetched
+task's current annotations replace its stored rows. A bulk push only creates
+unannotated tasks with ids above those we hold rows for, so a pull right after
+a push fetches nothing. The watermark is the server's own highest task
+``updated_at`` read before fetching, so client clocks never matter; the overlap
+only covers writes stamped before that read but committed after it (a long
+bulk transaction on a busy server): it stays at 60 s because, with A/B/C, an
+overlap costs only the re-read of the few annotated tasks changed in that
+minute.
+
+First pull and ``full=True``: A and B without the time filter replace all rows
+of the project (so deleted tasks and annotations disappear); a project without
+any annotation is not listed at all. The number of annotations read is checked
+against the project's own live counts; if Label Studio's per-task counters were
+stale the pull falls back to reading every task.
 
 Rows are keyed by ``annotation_id``; skipped (cancelled) annotations are kept
 with ``was_cancelled = True``; drafts are not annotations. Results the schema
@@ -17,10 +41,11 @@ they were.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -39,7 +64,10 @@ from corpus.workspace import Workspace
 Progress = Callable[[int, int], None]
 
 OVERLAP = timedelta(seconds=60)
-PAGE_SIZE = 500
+PAGE_SIZE = 200
+"""Tasks per ``fields=all`` page (Label Studio's cost per task grows past a few hundred)."""
+ID_PAGE_SIZE = 1000
+"""Tasks per ``fields=task_only`` page (only ids are used)."""
 
 
 @dataclass
@@ -88,12 +116,58 @@ def _parse_time(value: Any) -> datetime | None:
     return dt.astimezone(timezone.utc)
 
 
-def _since_query(since: datetime) -> dict[str, Any]:
-    from corpus.labelstudio.client import updated_since_query
+def _item(column: str, operator: str, kind: str, value: Any) -> dict[str, Any]:
+    return {"filter": f"filter:tasks:{column}", "operator": operator, "type": kind,
+            "value": value}
 
-    q = updated_since_query(since)
-    q["ordering"] = ["tasks:id"]  # stable paging while tasks keep changing
-    return q
+
+def _since_item(since: datetime) -> dict[str, Any]:
+    from corpus.labelstudio.client import dm_datetime
+
+    return _item("updated_at", "greater", "Datetime", dm_datetime(since))
+
+
+def _annotated_items(since: datetime | None) -> list[list[dict[str, Any]]]:
+    """Filters A and B: tasks with at least one annotation (B: only skipped ones)."""
+    time_items = [_since_item(since)] if since is not None else []
+    return [
+        [*time_items, _item("total_annotations", "greater", "Number", 0)],
+        [*time_items, _item("cancelled_annotations", "greater", "Number", 0),
+         _item("total_annotations", "equal", "Number", 0)],
+    ]
+
+
+def _emptied_items(since: datetime, lo: int, hi: int) -> list[dict[str, Any]]:
+    """Filter C: tasks in ``[lo, hi]`` changed since ``since`` that have no annotation left."""
+    return [_since_item(since),
+            _item("total_annotations", "equal", "Number", 0),
+            _item("cancelled_annotations", "equal", "Number", 0),
+            _item("id", "greater_or_equal", "Number", lo),
+            _item("id", "less_or_equal", "Number", hi)]
+
+
+def _keyset(client: Any, project_id: int, items: list[dict[str, Any]], *, fields: str,
+            page_size: int) -> Iterator[dict[str, Any]]:
+    """Tasks matching ``items`` in id order, paged by ``id > last seen`` (never by offset).
+
+    Offset pages shift when a task enters or leaves the filtered set while we page
+    (e.g. a new annotation): a task could be skipped. A short page is not taken as
+    the end (a server may cap ``page_size``): paging stops at an empty page.
+    """
+    after = 0
+    while True:
+        page_items = [*items, _item("id", "greater", "Number", after)] if after else items
+        query = {"filters": {"conjunction": "and", "items": page_items},
+                 "ordering": ["tasks:id"]}
+        n = 0
+        for task in itertools.islice(client.iter_tasks(project_id, query=query,
+                                                       page_size=page_size, fields=fields),
+                                     page_size):
+            n += 1
+            after = max(after, int(task["id"]))
+            yield task
+        if n == 0:
+            return
 
 
 def _latest_update(client: Any, project_id: int) -> datetime | None:
@@ -102,6 +176,15 @@ def _latest_update(client: Any, project_id: int) -> datetime | None:
                             query={"ordering": ["-tasks:updated_at"]})
     tasks = page.get("tasks") or []
     return _parse_time(tasks[0].get("updated_at")) if tasks else None
+
+
+def _annotation_count(client: Any, project_id: int) -> int | None:
+    """All annotations of the project (skipped included) by Label Studio's live count."""
+    proj = client.get_project(project_id)
+    total, skipped = proj.get("total_annotations_number"), proj.get("skipped_annotations_number")
+    if not isinstance(total, int) or not isinstance(skipped, int):
+        return None  # another Label Studio version: no shortcut, no check
+    return total + skipped
 
 
 def _user_emails(client: Any) -> dict[int, str]:
@@ -207,21 +290,58 @@ def pull(
             report.since = (since - overlap).isoformat() if since else None
 
             # 1. fetch everything first (nothing is written if the server fails)
+            old = read_annotations(ws, schema)
+            in_project = pc.fill_null(pc.equal(old["ls_project_id"], project_id), False)
+            old_rejects = _read_rejects(rejects_path)
+            held = set(pc.unique(old.filter(in_project)["ls_task_id"]).drop_null().to_pylist())
+            held.update(int(r["ls_task_id"]) for r in old_rejects
+                        if isinstance(r.get("ls_task_id"), int))
             new_mark = _latest_update(client, project_id)
-            query = _since_query(since - overlap) if since is not None else {
-                "ordering": ["tasks:id"]}
             emails = _user_emails(client)
             arrow = annotation_arrow_schema(schema)
+            fetched: dict[int, dict[str, Any]] = {}  # task id -> task with annotations
+            emptied: set[int] = set()  # tasks we hold rows for that have none left
+
+            def fetch(since_eff: datetime | None) -> None:
+                for items in _annotated_items(since_eff):
+                    for task in _keyset(client, project_id, items, fields="all",
+                                        page_size=PAGE_SIZE):
+                        fetched[int(task["id"])] = task  # a later read wins
+                        if progress:
+                            progress(len(fetched), len(fetched))
+
+            if is_full:
+                expected = _annotation_count(client, project_id)
+                if expected != 0:  # a project without annotations is not listed
+                    fetch(None)
+                    after = _annotation_count(client, project_id)
+                    seen = sum(len(t.get("annotations") or []) for t in fetched.values())
+                    if expected is not None and expected == after and seen != after:
+                        report.warnings.append(
+                            f"Label Studio's per-task annotation counters are stale ({seen} "
+                            f"annotations on tasks counted as annotated, {after} in the "
+                            "project): read every task instead")
+                        fetched.clear()
+                        fetch_all = _keyset(client, project_id, [], fields="all",
+                                            page_size=PAGE_SIZE)
+                        for task in fetch_all:
+                            if task.get("annotations"):
+                                fetched[int(task["id"])] = task
+            else:
+                assert since is not None
+                fetch(since - overlap)
+                if held:  # tasks that lost their last annotation
+                    lo, hi = min(held), max(held)
+                    for task in _keyset(client, project_id,
+                                        _emptied_items(since - overlap, lo, hi),
+                                        fields="task_only", page_size=ID_PAGE_SIZE):
+                        task_id = int(task["id"])
+                        if task_id in held and task_id not in fetched:
+                            emptied.add(task_id)
+
             rows: list[dict[str, Any]] = []
             rejects: list[dict[str, Any]] = []
-            fetched_tasks: set[int] = set()
-            total_hint = 0
-            for task in client.iter_tasks(project_id, query=query, page_size=PAGE_SIZE,
-                                          fields="all"):
-                task_id = int(task["id"])
-                if task_id in fetched_tasks:
-                    continue
-                fetched_tasks.add(task_id)
+            for task_id, task in sorted(fetched.items()):
                 data = task.get("data") or {}
                 sentence_id = data.get("sentence_id")
                 text = data.get("text") or ""
@@ -261,14 +381,10 @@ def pull(
                         })
                         continue
                     rows.append({**base, **values})
-                total_hint = max(total_hint, len(fetched_tasks))
-                if progress:
-                    progress(len(fetched_tasks), total_hint)
+            fetched_tasks = set(fetched) | emptied
 
             # 2. merge
-            old = read_annotations(ws, schema)
             new = pa.Table.from_pylist(rows, schema=arrow) if rows else arrow.empty_table()
-            in_project = pc.equal(old["ls_project_id"], project_id)
             if is_full:
                 replaced = in_project
             else:
@@ -291,7 +407,6 @@ def pull(
                 [("ls_project_id", "ascending"), ("ls_task_id", "ascending"),
                  ("annotation_id", "ascending")])
 
-            old_rejects = _read_rejects(rejects_path)
             kept_rejects = [] if is_full else [
                 r for r in old_rejects if r.get("ls_task_id") not in fetched_tasks]
             all_rejects = kept_rejects + rejects
@@ -315,7 +430,7 @@ def pull(
 
             mine = merged.filter(pc.equal(merged["ls_project_id"], project_id))
             report.total_rows = mine.num_rows
-            report.tasks_fetched = len(fetched_tasks)
+            report.tasks_fetched = len(fetched)
             report.cancelled = int(pc.sum(pc.cast(mine["was_cancelled"], pa.int64())).as_py()
                                    or 0)
             report.label_counts = label_counts(mine, schema)

@@ -1,0 +1,255 @@
+"""Benchmark push and pull against the EMBEDDED Label Studio.
+
+Starts its own Label Studio in a temporary workspace (stopped at the end unless
+``--keep``), then:
+
+1. push N synthetic sentences (seed-derived; one task each)     -> tasks/s
+2. re-push the same N (nothing to import)                       -> seconds
+3. baseline: annotate every task in bulk (predictions imported, then Label
+   Studio's own "Create Annotations From Predictions" action), so the project
+   looks like one in steady state; first pull (timed, informational)
+4. change ``--changed`` tasks: new annotations created through the API as the
+   admin, valid per the label schema
+5. incremental pull (timed) vs Label Studio's full JSON export of the same
+   project (``client.export``, timed in the same run) -> ratio; the pulled
+   annotations table is checked against the export (same annotation ids)
+6. optionally a ``--full`` pull (timed, informational)
+
+    .venv/bin/python tools/bench_labelstudio.py [--tasks 20000] [--changed 100] [--keep]
+
+Targets: push >= 2,000 tasks/s, re-push <= 5 s, incremental pull >= 10x faster
+than the full export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from corpus.atomic import write_table  # noqa: E402
+from corpus.labelschema import load_schema, stance_control_name  # noqa: E402
+from corpus.labelstudio import server  # noqa: E402
+from corpus.labelstudio.client import LabelStudioClient  # noqa: E402
+from corpus.labelstudio.pull import pull, read_annotations  # noqa: E402
+from corpus.labelstudio.push import push, read_ledger  # noqa: E402
+from corpus.segment import segment  # noqa: E402
+from corpus.store import SENTENCE_SCHEMA, article_id_for, sentence_id_for  # noqa: E402
+from corpus.workspace import Workspace  # noqa: E402
+
+PROJECT = "bench"
+TARGETS = ["英伟达", "特朗普"]
+MODEL_VERSION = "bench-baseline"
+T = TypeVar("T")
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+# --------------------------------------------------------------------------- data
+
+
+def write_sentences(ws: Workspace, n: int) -> int:
+    """sentences.parquet with ``n`` sentences: the seed article's, repeated as new articles."""
+    seed = next(iter(sorted((REPO / "seeds").glob("*.txt"))))
+    text = seed.read_text(encoding="utf-8")
+    base = [s for s in segment(text) if s.kind == "sentence"]
+    cols: dict[str, list[Any]] = {f.name: [] for f in SENTENCE_SCHEMA}
+    copy = 0
+    while len(cols["sentence_id"]) < n:
+        article_id = article_id_for(f"{copy}\n{text}")
+        for s in base:
+            if len(cols["sentence_id"]) >= n:
+                break
+            cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end, s.text))
+            cols["article_id"].append(article_id)
+            cols["para_idx"].append(s.para_idx)
+            cols["sent_idx"].append(s.sent_idx)
+            cols["start"].append(s.start)
+            cols["end"].append(s.end)
+            cols["text"].append(s.text)
+            cols["kind"].append("sentence")
+            cols["tokens"].append([])
+            cols["lang"].append("zh")
+        copy += 1
+    write_table(ws.sentences, pa.table(cols, schema=SENTENCE_SCHEMA))
+    return len(cols["sentence_id"])
+
+
+def choice(name: str, *values: str) -> dict[str, Any]:
+    return {"from_name": name, "to_name": "text", "type": "choices",
+            "value": {"choices": list(values)}}
+
+
+def result_for(i: int) -> list[dict[str, Any]]:
+    """A valid result per the schema, varied by ``i``."""
+    kind = i % 4
+    if kind == 0:
+        return [choice("claim", "no_claim")]
+    if kind == 1:
+        return [choice("claim", "unsure"), choice("seg_quality", "ok")]
+    nv = stance_control_name("stance", TARGETS[0])
+    return [choice("claim", "claim"), choice("claim_type", "statistic"),
+            choice("checkworthy", "yes" if kind == 2 else "urgent"), choice(nv, "against"),
+            choice("stance_holder", "author")]
+
+
+def annotate_all(client: LabelStudioClient, project_id: int, task_ids: list[int]) -> None:
+    """One annotation per task in bulk: import predictions, then convert them (DM action)."""
+    for lo in range(0, len(task_ids), 5000):
+        client.request("POST", f"/api/projects/{project_id}/import/predictions",
+                       json_body=[{"task": t, "result": result_for(t),
+                                   "model_version": MODEL_VERSION}
+                                  for t in task_ids[lo:lo + 5000]],
+                       timeout=600)
+    client.request("POST", "/api/dm/actions",
+                   params={"id": "predictions_to_annotations", "project": project_id},
+                   json_body={"selectedItems": {"all": True, "excluded": []},
+                              "model_version": MODEL_VERSION},
+                   timeout=1200)
+
+
+def export_annotation_ids(export: Any) -> set[int]:
+    return {int(a["id"]) for task in export for a in task.get("annotations") or []}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tasks", type=int, default=20000, help="sentences to push (default 20000)")
+    ap.add_argument("--changed", type=int, default=100,
+                    help="tasks changed between the baseline and the incremental pull")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="do not annotate every task before the baseline pull (then the "
+                    "export holds only the changed tasks)")
+    ap.add_argument("--no-full", action="store_true", help="skip the timed --full pull")
+    ap.add_argument("--keep", action="store_true",
+                    help="leave the server (and its workspace) running at the end")
+    ap.add_argument("--workspace", type=Path, default=None,
+                    help="use this (new or empty) folder instead of a temporary one")
+    args = ap.parse_args(argv)
+    for key in ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY"):
+        os.environ.pop(key, None)  # always the embedded server
+
+    root = args.workspace or Path(tempfile.mkdtemp(prefix="bench-ls-"))
+    ws = Workspace(root).ensure()
+    figures: list[tuple[str, str, str]] = []  # (what, value, target/status)
+    say(f"workspace {root}; {os.cpu_count()} CPUs, load average "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    n = write_sentences(ws, args.tasks)
+    say(f"{n} sentences written")
+    server.ensure_installed()
+    info, secs = timed(lambda: server.start(ws, timeout=300))
+    say(f"Label Studio at {info.url} ({secs:.1f} s to start)")
+    ok = True
+    try:
+        client = LabelStudioClient.from_connection(server.connection(ws), timeout=600)
+        schema = load_schema()
+
+        # 1. push
+        rep, wall = timed(lambda: push(ws, PROJECT, targets=TARGETS, client=client))
+        rate = rep.rate
+        met = rate >= 2000
+        ok &= met
+        say(f"push: {rep.imported} tasks in {rep.seconds:.1f} s of import ({wall:.1f} s wall) "
+            f"= {rate:,.0f} tasks/s  [{'met' if met else 'MISSED'}: >= 2,000 tasks/s]")
+        figures.append(("push", f"{rate:,.0f} tasks/s ({rep.imported} in {rep.seconds:.1f} s)",
+                        f">= 2,000  {'met' if met else 'MISSED'}"))
+
+        # 2. re-push
+        rep2, wall2 = timed(lambda: push(ws, PROJECT, client=client))
+        met = wall2 <= 5 and rep2.imported == 0
+        ok &= met
+        say(f"re-push: {rep2.imported} imported, {rep2.already} already there, {wall2:.2f} s  "
+            f"[{'met' if met else 'MISSED'}: <= 5 s]")
+        figures.append(("re-push", f"{wall2:.2f} s", f"<= 5 s  {'met' if met else 'MISSED'}"))
+
+        project_id = rep.project_id
+        task_ids = sorted(read_ledger(ws, PROJECT).values())
+
+        # 3. baseline
+        if not args.no_baseline:
+            _, secs = timed(lambda: annotate_all(client, project_id, task_ids))
+            say(f"baseline: {len(task_ids)} tasks annotated in bulk in {secs:.1f} s")
+        base, secs = timed(lambda: pull(ws, PROJECT, client=client, schema=schema))
+        say(f"first pull: {base.summary()}")
+        figures.append(("first pull", f"{secs:.1f} s ({base.total_rows} annotations)", ""))
+
+        # 4. change
+        step = max(1, len(task_ids) // max(1, args.changed))
+        changed = task_ids[::step][:args.changed]
+        _, secs = timed(lambda: [client.create_annotation(t, result_for(t + 1), lead_time=3.0)
+                                 for t in changed])
+        say(f"changed {len(changed)} tasks (new annotations via the API) in {secs:.1f} s")
+
+        # 5. incremental pull vs export
+        inc, t_pull = timed(lambda: pull(ws, PROJECT, client=client, schema=schema))
+        say(f"incremental pull: {inc.summary()}")
+        export, t_export = timed(lambda: client.export(project_id, "JSON", timeout=1800))
+        say(f"full JSON export: {len(export)} tasks in {t_export:.2f} s")
+        ratio = t_export / t_pull if t_pull > 0 else float("inf")
+        met = ratio >= 10
+        ok &= met
+        say(f"incremental pull {t_pull:.2f} s vs export {t_export:.2f} s = {ratio:.1f}x  "
+            f"[{'met' if met else 'MISSED'}: >= 10x]")
+        figures.append(("incremental pull", f"{t_pull:.2f} s ({inc.tasks_fetched} tasks, "
+                        f"{inc.added} added)", ""))
+        figures.append(("full JSON export", f"{t_export:.2f} s ({len(export)} tasks)", ""))
+        figures.append(("export / pull", f"{ratio:.1f}x", f">= 10x  {'met' if met else 'MISSED'}"))
+
+        pulled = set(read_annotations(ws, schema).column("annotation_id").to_pylist())
+        exported = export_annotation_ids(export)
+        same = pulled == exported
+        ok &= same
+        say(f"check: annotations table {'equals' if same else 'DIFFERS FROM'} the export "
+            f"({len(pulled)} vs {len(exported)} annotation ids)")
+        figures.append(("table == export", "yes" if same else "NO", ""))
+
+        # 6. full pull
+        if not args.no_full:
+            full, secs = timed(lambda: pull(ws, PROJECT, full=True, client=client,
+                                            schema=schema))
+            say(f"full pull: {full.summary()}")
+            figures.append(("pull --full", f"{secs:.1f} s ({full.total_rows} annotations, "
+                            f"{full.removed} removed)", ""))
+        client.close()
+    finally:
+        if args.keep:
+            say(f"server left running: corpus server stop --workspace {root}")
+        else:
+            server.stop(ws)
+            if args.workspace is None:
+                shutil.rmtree(root, ignore_errors=True)
+
+    width = max(len(w) for w, _, _ in figures)
+    say("")
+    say(f"Label Studio {server.LS_VERSION} embedded (SQLite), {args.tasks} tasks, "
+        f"{args.changed} changed; {os.cpu_count()} CPUs, load average now "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for what, value, target in figures:
+        say(f"  {what:<{width}}  {value:<40} {target}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
