@@ -122,8 +122,9 @@ def verify(path: Path | str, version: str | int | None = None) -> list[str]:
 class _CallableModule(types.ModuleType):
     """``corpus.load`` is both this module and the function (DESIGN: ``corpus.load(path)``).
 
-    Once ``import corpus.load`` has run, Python binds the attribute ``corpus.load``
-    to the module, so the module itself forwards calls to ``load``.
+    ``corpus/__init__`` binds the function, but when ``corpus`` is imported as a
+    namespace package (an editable install made before ``corpus/__init__.py``
+    existed) the attribute is this module: it forwards calls to ``load``.
     """
 
     def __call__(self, path: Path | str, version: str | int = "latest",

@@ -18,8 +18,9 @@ __all__ = ["ReleaseInfo", "release"]
 class _CallableModule(types.ModuleType):
     """``corpus.release`` is both this package and the function (DESIGN: ``corpus.release()``).
 
-    Once ``import corpus.release`` has run, Python binds the attribute
-    ``corpus.release`` to the package, so the package forwards calls to ``release``.
+    ``corpus/__init__`` binds the function, but when ``corpus`` is imported as a
+    namespace package (an editable install made before ``corpus/__init__.py``
+    existed) the attribute is this package: it forwards calls to ``release``.
     """
 
     def __call__(self, *args: Any, **kwargs: Any) -> ReleaseInfo:
