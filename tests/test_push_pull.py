@@ -342,3 +342,82 @@ def test_cli_push_pull(ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.M
     assert "1 added" in res.output and "claim" in res.output
     res = runner.invoke(app, ["pull", "--project", "never-pushed-x", "-w", str(seed_ws.root)])
     assert res.exit_code != 0 and "corpus push --project never-pushed-x" in res.output
+
+
+def test_pull_right_after_push_fetches_only_annotated(ls_server: Any, seed_ws: Workspace
+                                                      ) -> None:
+    """Every task was just created (inside the overlap): a pull must not read them all."""
+    admin = ls_server.client()
+    name = _project("fresh")
+    report = push(seed_ws, name, targets=TARGETS, client=admin)
+    first = pull(seed_ws, name, client=admin)
+    assert first.tasks_fetched == 0 and first.total_rows == 0
+    assert (seed_ws.sync_dir / name / "watermark.json").exists()
+    tid = sorted(read_ledger(seed_ws, name).values())
+    a = admin.create_annotation(tid[2], [_choice("claim", "claim")])
+    s = admin.create_annotation(tid[3], [], was_cancelled=True)
+    inc = pull(seed_ws, name, client=admin)
+    assert not inc.full and inc.since is not None
+    assert inc.tasks_fetched == 2 and inc.added == 2  # not the ~all tasks updated by the push
+    rows = _rows(seed_ws)
+    assert set(rows) == {a["id"], s["id"]} and rows[s["id"]]["was_cancelled"]
+    # a full pull reads the same two tasks only
+    full = pull(seed_ws, name, full=True, client=admin)
+    assert full.tasks_fetched == 2 and full.unchanged == 2 and full.total_rows == 2
+    assert report.imported > 20
+
+
+def test_pull_drops_rows_of_task_whose_last_annotation_was_deleted(
+    ls_server: Any, seed_ws: Workspace
+) -> None:
+    admin = ls_server.client()
+    name = _project("emptied")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=6)
+    t_one, t_two, t_skip, t_bad, t_keep, _ = sorted(read_ledger(seed_ws, name).values())
+    one = admin.create_annotation(t_one, [_choice("claim", "claim")])
+    two_a = admin.create_annotation(t_two, [_choice("claim", "claim")])
+    two_b = admin.create_annotation(t_two, [_choice("claim", "no_claim")])
+    skip = admin.create_annotation(t_skip, [], was_cancelled=True)
+    bad = admin.create_annotation(t_bad, [_choice("claim", "maybe")])
+    keep = admin.create_annotation(t_keep, [_choice("claim", "unsure")])
+    first = pull(seed_ws, name, client=admin)
+    assert first.added == 5 and first.rejected == 1
+
+    for ann in (one, two_a, two_b, skip, bad):  # every annotation of four tasks
+        admin.delete_annotation(ann["id"])
+    inc = pull(seed_ws, name, client=admin)
+    assert not inc.full
+    assert inc.removed == 4 and inc.added == inc.updated == 0
+    assert set(_rows(seed_ws)) == {keep["id"]}
+    assert inc.rejected == 0
+    assert (seed_ws.sync_dir / name / "rejects.jsonl").read_text() == ""
+    # and a later incremental pull with nothing changed keeps it that way
+    again = pull(seed_ws, name, client=admin)
+    assert again.removed == again.added == 0 and set(_rows(seed_ws)) == {keep["id"]}
+
+
+def test_pull_pages_by_id_even_if_the_server_caps_page_size(
+    ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server with TASK_API_PAGE_SIZE_MAX answers short pages: none may be taken as the end."""
+    import corpus.labelstudio.pull as pull_mod
+
+    admin = ls_server.client()
+    name = _project("capped")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=7)
+    tid = sorted(read_ledger(seed_ws, name).values())
+    made = {admin.create_annotation(t, [_choice("claim", "claim")])["id"] for t in tid}
+
+    real_page = admin.task_page
+    sizes: list[int] = []
+
+    def capped_page(project_id: int, **k: Any) -> Any:
+        sizes.append(k.get("page_size", 100))
+        k["page_size"] = min(2, k.get("page_size", 100))
+        return real_page(project_id, **k)
+
+    monkeypatch.setattr(admin, "task_page", capped_page)
+    monkeypatch.setattr(pull_mod, "PAGE_SIZE", 3)
+    report = pull(seed_ws, name, client=admin)
+    assert 3 in sizes
+    assert report.tasks_fetched == 7 and set(_rows(seed_ws)) == made
