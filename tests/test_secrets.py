@@ -35,7 +35,6 @@ from corpus.labelstudio import server
 from corpus.labelstudio.client import LabelStudioClient
 from corpus.labelstudio.pull import pull
 from corpus.labelstudio.push import push
-from corpus.workspace import Workspace
 
 FAKE_TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
 
