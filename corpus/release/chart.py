@@ -24,7 +24,8 @@ def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
     n_panels = len(fields) + 1
     cols = 3
     rows = (n_panels + cols - 1) // cols
-    fig = Figure(figsize=(5 * cols, 3.2 * rows), layout="constrained")
+    fig = Figure(figsize=(5 * cols, 3.2 * rows))
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.07, wspace=0.45, hspace=0.35)
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False)
     flat = [ax for row in axes for ax in row]
@@ -35,6 +36,7 @@ def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
         ax.invert_yaxis()
         ax.set_title(f"{f['name']} ({f['kind']})", fontsize=10)
         ax.tick_params(labelsize=8)
+        ax.locator_params(axis="x", nbins=4)
     ax = flat[len(fields)]
     names = [k for k, v in alphas.items() if v.get("alpha") is not None]
     values = [alphas[k]["alpha"] for k in names]
