@@ -6,8 +6,6 @@ folders) or one version folder. Leftover ``.tmp-`` folders are ignored.
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import pyarrow as pa
@@ -117,19 +115,3 @@ def verify(path: Path | str, version: str | int | None = None) -> list[str]:
     vdir = resolve(p, version if version is not None else "latest")
     verify_version(vdir)
     return [vdir.name]
-
-
-class _CallableModule(types.ModuleType):
-    """``corpus.load`` is both this module and the function (DESIGN: ``corpus.load(path)``).
-
-    ``corpus/__init__`` binds the function, but when ``corpus`` is imported as a
-    namespace package (an editable install made before ``corpus/__init__.py``
-    existed) the attribute is this module: it forwards calls to ``load``.
-    """
-
-    def __call__(self, path: Path | str, version: str | int = "latest",
-                 split: str = "train") -> pa.Table:
-        return load(path, version=version, split=split)
-
-
-sys.modules[__name__].__class__ = _CallableModule
