@@ -56,7 +56,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.atomic import write_json, write_table, write_text
-from corpus.errors import CorpusError, SchemaError, WorkspaceError
+from corpus.errors import CorpusError, LabelStudioError, SchemaError, WorkspaceError
 from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
 from corpus.labelstudio.push import _client, read_project_state, sync_dir
 from corpus.workspace import Workspace
@@ -159,7 +159,7 @@ def _keyset(client: Any, project_id: int, items: list[dict[str, Any]], *, fields
         page_items = [*items, _item("id", "greater", "Number", after)] if after else items
         query = {"filters": {"conjunction": "and", "items": page_items},
                  "ordering": ["tasks:id"]}
-        n = 0
+        n, floor = 0, after
         for task in itertools.islice(client.iter_tasks(project_id, query=query,
                                                        page_size=page_size, fields=fields),
                                      page_size):
@@ -168,6 +168,13 @@ def _keyset(client: Any, project_id: int, items: list[dict[str, Any]], *, fields
             yield task
         if n == 0:
             return
+        if after <= floor:  # the server ignored the filter: paging would never end
+            raise LabelStudioError(
+                f"Label Studio answered a Data Manager page of project {project_id} with "
+                f"tasks it was asked to skip (id <= {floor})",
+                hint="this Label Studio version does not filter tasks by id; use "
+                "Label Studio >= 1.17",
+            )
 
 
 def _latest_update(client: Any, project_id: int) -> datetime | None:
