@@ -14,7 +14,9 @@ What works in Label Studio 1.23.2 (found by driving it; keep in sync when upgrad
   next ``div.lsf-choices`` sibling;
 - ``<Labels>`` render as ``.lsf-labels .lsf-label`` chips (click, then drag over text);
 - the Submit button has ``data-testid="bottombar-submit-button"`` (name "Submit");
-  after saving, the button turns into "Update" and a toast says "Annotation saved".
+  once saved it is replaced by ``data-testid="bottombar-update-button"`` showing
+  "Update" (aria-label "submit"); the "Annotation saved successfully" toast is
+  transient, so do not wait for it.
 """
 
 from __future__ import annotations
@@ -37,12 +39,20 @@ CHROMIUM_ARGS = [
 ]
 LOAD_TIMEOUT_MS = 60_000
 """First load of the labelling app (big JS bundle, cold server caches)."""
+UI_TIMEOUT_MS = 30_000
+"""Any other wait (actions, assertions): generous, the suite may share a busy machine."""
 
 
 class _Segment(TypedDict):
     x0: float
     x1: float
     y: float
+
+
+def use_patient_timeouts(page: Page) -> None:
+    """Auto-wait up to ``UI_TIMEOUT_MS`` in actions and ``expect`` (default 30 s / 5 s)."""
+    page.set_default_timeout(UI_TIMEOUT_MS)
+    expect.set_options(timeout=UI_TIMEOUT_MS)
 
 
 def login(page: Page, base_url: str, email: str, password: str) -> None:
