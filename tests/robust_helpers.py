@@ -149,7 +149,7 @@ def ls_tasks(client: LabelStudioClient, project_id: int, fields: str = "all"
             "project": project_id, "page": page, "page_size": 1000, "fields": fields})
         tasks = body.get("tasks") or []
         out.extend(tasks)
-        if len(tasks) < 1000:
+        if not tasks or len(out) >= int(body.get("total") or 0):
             return out
         page += 1
 
@@ -177,34 +177,59 @@ def ls_annotations(client: LabelStudioClient, project_id: int) -> dict[int, dict
     return out
 
 
+def _rejected_ids(ws: Workspace, project_id: int) -> set[int]:
+    out: set[int] = set()
+    for path in ws.sync_dir.glob("*/rejects.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                r = json.loads(line)
+                if r.get("ls_project_id") == project_id:
+                    out.add(int(r["annotation_id"]))
+    return out
+
+
 def assert_matches_label_studio(ws: Workspace, client: LabelStudioClient, project_id: int,
                                 targets: list[str], schema: LabelSchema | None = None) -> int:
-    """annotations.parquet rows of ``project_id`` == Label Studio's annotations, exactly."""
+    """annotations.parquet rows of ``project_id`` == Label Studio's annotations, exactly.
+
+    An annotation the schema refuses must be in the project's rejects.jsonl instead.
+    Returns the number of annotations in the table.
+    """
+    from corpus.errors import SchemaError
+
     schema = schema or load_schema()
     truth = ls_annotations(client, project_id)
+    expected: dict[int, dict[str, Any]] = {}
+    refused: set[int] = set()
+    for aid, ann in truth.items():
+        try:
+            expected[aid] = parse_result(schema, ann.get("result") or [],
+                                         ann["_task"]["data"]["text"], targets=targets)
+        except SchemaError:
+            refused.add(aid)
+    assert _rejected_ids(ws, project_id) == refused, "rejects.jsonl != refused annotations"
     rows = pq.read_table(ws.annotations).to_pylist() if ws.annotations.exists() else []
     mine = [r for r in rows if r["ls_project_id"] == project_id]
     ids = [r["annotation_id"] for r in mine]
     assert len(ids) == len(set(ids)), "duplicate annotation ids in annotations.parquet"
     got = {r["annotation_id"]: r for r in mine}
-    missing = sorted(set(truth) - set(got))
-    extra = sorted(set(got) - set(truth))
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
     assert not missing and not extra, (
         f"{len(missing)} annotations missing from annotations.parquet (e.g. {missing[:5]}), "
-        f"{len(extra)} extra (e.g. {extra[:5]}); LS has {len(truth)}, table has {len(got)}")
+        f"{len(extra)} extra (e.g. {extra[:5]}); LS has {len(expected)} valid, table has "
+        f"{len(got)}")
     field_names = [f.name for f in schema.fields]
-    for aid, ann in truth.items():
-        row = got[aid]
+    for aid, want in expected.items():
+        ann, row = truth[aid], got[aid]
         task = ann["_task"]
         assert row["ls_task_id"] == task["id"]
         assert row["sentence_id"] == task["data"]["sentence_id"]
         assert row["annotator"] == ann["_email"], (aid, row["annotator"], ann["_email"])
         assert row["was_cancelled"] == bool(ann.get("was_cancelled"))
-        want = parse_result(schema, ann.get("result") or [], task["data"]["text"],
-                            targets=targets)
         have = {k: row[k] for k in field_names}
         assert have == want, f"annotation {aid}: table {have} != Label Studio {want}"
-    return len(truth)
+    return len(got)
 
 
 # --------------------------------------------------------------------------- churn

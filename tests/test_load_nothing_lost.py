@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -109,7 +110,7 @@ def test_push_20k_under_annotation_churn_and_repeated_pulls(ls_server: Any,
 
     def push_until_done() -> Any:
         """What the lead does: run `corpus push` again after a transient failure."""
-        for _ in range(4):
+        for _ in range(6):
             try:
                 return push_fn(ws, name, targets=TARGETS,
                                client=LabelStudioClient(ls_server.url, ls_server.token))
@@ -141,12 +142,18 @@ def test_push_20k_under_annotation_churn_and_repeated_pulls(ls_server: Any,
     finally:
         ops = stop_churn(churn, stop)
         pusher.join(timeout=600)
+    # no sentence may have two tasks, whatever happened to the push (a timed-out import
+    # that Label Studio still executes later must not end up imported twice)
+    pid = json.loads((ws.sync_dir / name / "project.json").read_text("utf-8"))["project_id"]
+    per_sentence = tasks_per_sentence(admin, pid)
+    dup = {s: c for s, c in per_sentence.items() if c != 1}
+    assert not dup, (f"{len(dup)} sentences have more than one task after {len(push_errors)} "
+                     f"failed push runs: {push_errors[:1]}")
     assert "error" not in pushed, f"push failed: {pushed.get('error')!r}"
     report = pushed["result"]
     _say(f"push: {report.summary()} ({pushed['done'] - t_push:.1f} s); churn ops {ops}")
     assert report.imported + report.already == n
-    if push_errors:
-        assert report.reconciled or report.already, "a failed batch was imported again"
+    _say(f"push needed {len(push_errors) + 1} run(s)")
     assert ops.get("create", 0) >= 50 and ops.get("update", 0) >= 10 \
         and ops.get("delete", 0) >= 10, f"the churn did too little to prove anything: {ops}"
 
