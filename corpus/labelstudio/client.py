@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
@@ -151,6 +152,8 @@ class LabelStudioClient:
         self.max_backoff = max_backoff
         self._access: str | None = None
         self._access_exp: float | None = None
+        self.server_date: datetime | None = None
+        """The ``Date`` header of the last response (the server's clock, whole seconds)."""
         self._http = httpx.Client(base_url=self.url, timeout=timeout, transport=transport,
                                   headers={"Accept": "application/json"},
                                   follow_redirects=False)
@@ -299,6 +302,10 @@ class LabelStudioClient:
                 hint=_START_HINT,
             ) from None
         code = response.status_code
+        try:
+            self.server_date = parsedate_to_datetime(response.headers.get("date", ""))
+        except (TypeError, ValueError, IndexError):
+            self.server_date = None
         if code >= 500:
             if safe or code in (502, 503, 504):
                 raise _Retry(f"HTTP {code}")

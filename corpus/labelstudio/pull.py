@@ -19,11 +19,13 @@ deleted). Updates and deletions on changed tasks are seen because every fetched
 task's current annotations replace its stored rows. A bulk push only creates
 unannotated tasks with ids above those we hold rows for, so a pull right after
 a push fetches nothing. The watermark is the server's own highest task
-``updated_at`` read before fetching, so client clocks never matter; the overlap
-only covers writes stamped before that read but committed after it (a long
-bulk transaction on a busy server): it stays at 60 s because, with A/B/C, an
-overlap costs only the re-read of the few annotated tasks changed in that
-minute.
+``updated_at`` read before fetching, with the server's clock at that moment
+(its ``Date`` header), so client clocks never matter. ``overlap`` (30 s) only
+covers writes stamped before that read but committed after it (Label Studio
+runs in autocommit: the gap is one statement, seconds for a bulk update on a
+loaded server); so the next pull starts at ``min(watermark, read time -
+overlap)``: a pull started more than ``overlap`` after the last change re-reads
+nothing, one started sooner re-reads only what changed in that window.
 
 First pull and ``full=True``: A and B without the time filter replace all rows
 of the project (so deleted tasks and annotations disappear); a project without
@@ -63,7 +65,7 @@ from corpus.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 
-OVERLAP = timedelta(seconds=60)
+OVERLAP = timedelta(seconds=30)
 PAGE_SIZE = 200
 """Tasks per ``fields=all`` page (Label Studio's cost per task grows past a few hundred)."""
 ID_PAGE_SIZE = 1000
@@ -177,12 +179,15 @@ def _keyset(client: Any, project_id: int, items: list[dict[str, Any]], *, fields
             )
 
 
-def _latest_update(client: Any, project_id: int) -> datetime | None:
-    """Highest task ``updated_at`` of the project right now (the next watermark)."""
+def _latest_update(client: Any, project_id: int) -> tuple[datetime | None, datetime | None]:
+    """Highest task ``updated_at`` of the project right now (the next watermark), and the
+    server's clock when it answered (its ``Date`` header, rounded down; None if unknown)."""
     page = client.task_page(project_id, page=1, page_size=1, fields="task_only",
                             query={"ordering": ["-tasks:updated_at"]})
     tasks = page.get("tasks") or []
-    return _parse_time(tasks[0].get("updated_at")) if tasks else None
+    date = getattr(client, "server_date", None)
+    read_at = date.astimezone(timezone.utc) if isinstance(date, datetime) and date.tzinfo else None
+    return (_parse_time(tasks[0].get("updated_at")) if tasks else None), read_at
 
 
 def _annotation_count(client: Any, project_id: int) -> int | None:
@@ -290,11 +295,17 @@ def pull(
                     wm = json.loads(watermark_path.read_text(encoding="utf-8"))
                     if int(wm.get("project_id", project_id)) == project_id:
                         since = _parse_time(wm.get("updated_at"))
+                        read_at = _parse_time(wm.get("server_time"))
+                        if since is not None:
+                            # writes stamped before read_at - overlap had committed when
+                            # the watermark was read: only later stamps need a re-read
+                            since -= overlap if read_at is None else max(
+                                timedelta(0), overlap - (read_at - since))
                 except (OSError, ValueError):
                     since = None
             is_full = since is None
             report.full = full
-            report.since = (since - overlap).isoformat() if since else None
+            report.since = since.isoformat() if since else None
 
             # 1. fetch everything first (nothing is written if the server fails)
             old = read_annotations(ws, schema)
@@ -303,7 +314,7 @@ def pull(
             held = set(pc.unique(old.filter(in_project)["ls_task_id"]).drop_null().to_pylist())
             held.update(int(r["ls_task_id"]) for r in old_rejects
                         if isinstance(r.get("ls_task_id"), int))
-            new_mark = _latest_update(client, project_id)
+            new_mark, read_at = _latest_update(client, project_id)
             emails = _user_emails(client)
             arrow = annotation_arrow_schema(schema)
             fetched: dict[int, dict[str, Any]] = {}  # task id -> task with annotations
@@ -336,11 +347,11 @@ def pull(
                                 fetched[int(task["id"])] = task
             else:
                 assert since is not None
-                fetch(since - overlap)
+                fetch(since)
                 if held:  # tasks that lost their last annotation
                     lo, hi = min(held), max(held)
                     for task in _keyset(client, project_id,
-                                        _emptied_items(since - overlap, lo, hi),
+                                        _emptied_items(since, lo, hi),
                                         fields="task_only", page_size=ID_PAGE_SIZE):
                         task_id = int(task["id"])
                         if task_id in held and task_id not in fetched:
@@ -432,6 +443,7 @@ def pull(
                 write_json(watermark_path, {
                     "project": project, "project_id": project_id,
                     "updated_at": new_mark.isoformat(),
+                    "server_time": read_at.isoformat() if read_at else None,
                     "pulled_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 })
 
