@@ -47,9 +47,9 @@ class LSServer:
         kwargs.setdefault("backoff", 0.05)
         return LabelStudioClient(self.url, token or self.token, **kwargs)
 
-    def add_user(self, email: str) -> tuple[int, str]:
+    def add_user(self, email: str, password: str | None = None) -> tuple[int, str]:
         """Create an extra user of the organisation; return (user id, legacy token)."""
-        return server.add_local_user(self.workspace, email)
+        return server.add_local_user(self.workspace, email, password)
 
 
 @pytest.fixture(scope="session")

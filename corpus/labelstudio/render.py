@@ -24,10 +24,15 @@ CONTEXT_AFTER = "context_after"
 TASK_DATA_KEYS = ("text", "title", "context_before", "context_after", "sentence_id", "article_id")
 RESERVED_NAMES = frozenset({TEXT_NAME, CONTEXT_BEFORE, CONTEXT_AFTER, "title"})
 
+# Label Studio fixes <Text> at 16 px and nests elements, so sizes are absolute (em compounds).
 _CSS = (
-    ".corpus-ctx, .corpus-ctx * { color: #8c8c8c !important; font-size: 0.92em; }\n"
-    ".corpus-sentence { font-size: 1.15em; line-height: 1.7; padding: 6px 0; }\n"
-    ".corpus-hint, .corpus-hint * { color: #777 !important; font-weight: normal !important; }"
+    ".corpus-ctx, .corpus-ctx * { color: #8c8c8c !important; font-size: inherit !important; }\n"
+    ".corpus-ctx .lsf-richtext__container { font-size: 14px !important; }\n"
+    ".corpus-sentence { padding: 6px 0; }\n"
+    ".corpus-sentence .lsf-richtext__container { font-size: 18px !important; line-height: 1.7; }\n"
+    ".corpus-hint, .corpus-hint * { color: #777 !important; font-weight: normal !important; }\n"
+    ".corpus-hint h4 { font-size: 13px !important; line-height: 1.4 !important;"
+    " margin: 0 0 6px !important; }"
 )
 
 
