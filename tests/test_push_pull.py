@@ -421,3 +421,31 @@ def test_pull_pages_by_id_even_if_the_server_caps_page_size(
     report = pull(seed_ws, name, client=admin)
     assert 3 in sizes
     assert report.tasks_fetched == 7 and set(_rows(seed_ws)) == made
+
+
+def test_pull_rereads_the_overlap_only_when_started_inside_it(
+    ls_server: Any, seed_ws: Workspace
+) -> None:
+    """The next pull starts at min(watermark, server read time - overlap)."""
+    import time
+    from datetime import timedelta
+
+    admin = ls_server.client()
+    name = _project("overlap")
+    push(seed_ws, name, targets=[], client=admin, limit=4)
+    t1, t2, t3, t4 = sorted(read_ledger(seed_ws, name).values())
+    for t in (t1, t2):
+        admin.create_annotation(t, [_choice("claim", "claim")])
+    wide, short = timedelta(seconds=600), timedelta(seconds=1)
+    assert pull(seed_ws, name, client=admin, overlap=wide).added == 2
+    admin.create_annotation(t3, [_choice("claim", "unsure")])
+    # started inside a 600 s overlap of the first two: they are read again
+    inside = pull(seed_ws, name, client=admin, overlap=wide)
+    assert inside.tasks_fetched == 3 and inside.added == 1 and inside.unchanged == 2
+    time.sleep(2.5)
+    settled = pull(seed_ws, name, client=admin, overlap=short)  # read > 1 s after t3 changed
+    admin.create_annotation(t4, [_choice("claim", "no_claim")])
+    after = pull(seed_ws, name, client=admin, overlap=short)
+    assert settled.tasks_fetched <= 3 and after.tasks_fetched == 1 and after.added == 1
+    wm = json.loads((seed_ws.sync_dir / name / "watermark.json").read_text())
+    assert wm["server_time"] is not None
