@@ -79,3 +79,11 @@ def no_ls_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run without LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY from the caller's environment."""
     for key in _LS_ENV:
         monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`corpus --debug/--allow-insecure` set process env vars; keep them from leaking
+    from one CliRunner test into the next."""
+    for key in ("CORPUS_ALLOW_INSECURE", "CORPUS_DEBUG"):
+        monkeypatch.delenv(key, raising=False)

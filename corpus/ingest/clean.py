@@ -11,11 +11,12 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-# Control characters except \t and \n, zero-width and bidi-override characters, BOM,
+# Control characters except \t and \n, zero-width space, bidi marks and overrides, BOM,
+# (ZWJ/ZWNJ stay: emoji sequences and Persian/Indic words need them),
 # and lone surrogates (from errors="surrogatepass" sources or JSON escapes).
 _STRIP_CHARS = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
-    "\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
     "\ud800-\udfff]"
 )
 _TRAILING_WS = re.compile(r"[ \t\u3000\u00a0]+$", re.MULTILINE)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -60,6 +61,9 @@ class _Retry(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+_AUTH_VALUE = re.compile(r"\b(Token|Bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -210,7 +214,7 @@ class LabelStudioClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> JSON:
         """Send one API request with auth and retries; return the decoded JSON (None if empty)."""
         try:
@@ -233,7 +237,7 @@ class LabelStudioClient:
         json_body: Any = None,
         auth: bool = True,
         idempotent: bool | None = None,
-        timeout: float | None = None,
+        timeout: float | httpx.Timeout | None = None,
     ) -> JSON:
         method = method.upper()
         safe = idempotent if idempotent is not None else method != "POST"
@@ -264,8 +268,15 @@ class LabelStudioClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _redact(self, text: str) -> str:
+        """Remove the API token and access token from server-provided text (echoing proxies)."""
+        for secret in (self._token, self._access):
+            if secret:
+                text = text.replace(secret, "***")
+        return _AUTH_VALUE.sub(r"\1 ***", text)
+
     def _once(self, method: str, path: str, params: Mapping[str, Any] | None, json_body: Any,
-              auth: bool, safe: bool, timeout: float | None) -> JSON:
+              auth: bool, safe: bool, timeout: float | httpx.Timeout | None) -> JSON:
         headers = {"Authorization": self._auth_header()} if auth else {}
         kwargs: dict[str, Any] = {"params": params, "headers": headers}
         if json_body is not None:
@@ -311,18 +322,19 @@ class LabelStudioClient:
                 raise _Retry(f"HTTP {code}")
             raise ServerUnavailable(
                 f"Label Studio at {self.url} answered HTTP {code} on {where}: "
-                f"{_server_message(response)}",
+                f"{self._redact(_server_message(response))}",
                 hint="check the server log, then run the command again",
             )
         if code == 401:
             raise AuthError(
                 f"Label Studio at {self.url} rejected the API token ({self.token_kind} token): "
-                f"{_server_message(response)}",
+                f"{self._redact(_server_message(response))}",
                 hint=_KEY_HELP,
             )
         if code >= 400:
             raise LabelStudioError(
-                f"Label Studio refused {where}: HTTP {code}: {_server_message(response)}",
+                f"Label Studio refused {where}: HTTP {code}: "
+                f"{self._redact(_server_message(response))}",
                 hint="check the request parameters and your permissions on the server",
             )
         if code >= 300:
@@ -432,11 +444,14 @@ class LabelStudioClient:
         not retried after it may have reached the server (see module docstring).
         """
         ids: list[int] = []
+        # No read timeout: Label Studio finishes an accepted import even after the client
+        # gives up, so a timed-out import would be imported again by the next push.
+        no_read_timeout = httpx.Timeout(30.0, read=None)
         for start in range(0, len(tasks), max(1, batch_size)):
             batch = list(tasks[start:start + batch_size])
             body = self.request("POST", f"/api/projects/{project_id}/import",
                                 params={"return_task_ids": "true"}, json_body=batch,
-                                timeout=max(60.0, len(batch) * 0.05))
+                                timeout=no_read_timeout)
             got = body.get("task_ids") if isinstance(body, dict) else None
             if not isinstance(got, list) or len(got) != len(batch):
                 raise LabelStudioError(

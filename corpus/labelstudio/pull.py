@@ -57,7 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import write_json, write_table, write_text
+from corpus.atomic import remove_stale, write_json, write_table, write_text
 from corpus.errors import CorpusError, LabelStudioError, SchemaError, WorkspaceError
 from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
 from corpus.labelstudio.push import _client, read_project_state, sync_dir
@@ -289,6 +289,8 @@ def pull(
                 f"(pushed v{state.get('schema_version')}, now v{schema.version})")
 
         with ws.lock("pull"):
+            for path in (ws.annotations, watermark_path, rejects_path):
+                remove_stale(path)
             since: datetime | None = None
             if not full and watermark_path.exists():
                 try:

@@ -11,11 +11,19 @@ State lives in ``workspace/sync/<project>/``:
   it is present at start, a previous push died in between, and the project's
   tasks newer than the ledger are listed and matched by ``data.sentence_id``
   before anything is imported again. A re-push therefore never duplicates.
+- ``recheck.json``: written when a push finds ``pending.json``. The server may
+  still finish the interrupted import after the next push has reconciled, so
+  later pushes re-scan the tasks above that batch and delete late duplicates
+  (those without annotations) until a scan ``RECHECK_SECONDS`` later is clean.
+
+Import requests have no read timeout for the same reason: Label Studio completes
+an accepted import even after its client has given up.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -28,7 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import write_json, write_table
+from corpus.atomic import remove_stale, write_json, write_table
 from corpus.errors import ConfigError, LabelStudioError, WorkspaceError
 from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.render import guidelines_html, render_label_config
@@ -43,6 +51,8 @@ LEDGER_SCHEMA = pa.schema([
 CONTEXT_SENTENCES = 2
 DEFAULT_BATCH_SIZE = 2000
 SUGGESTED_TARGETS = 5
+# After an interrupted import, later pushes re-scan for late duplicates for this long.
+RECHECK_SECONDS = 600.0
 
 _SAFE_NAME = re.compile(r"^[\w][\w .+\-]{0,99}$")
 
@@ -185,6 +195,8 @@ class PushReport:
     already: int = 0
     imported: int = 0
     reconciled: int = 0
+    duplicates_deleted: int = 0
+    duplicates_kept: int = 0
     remaining: int = 0
     seconds: float = 0.0
 
@@ -202,6 +214,12 @@ class PushReport:
         ]
         if self.reconciled:
             parts.append(f"{self.reconciled} recovered from an interrupted push")
+        if self.duplicates_deleted:
+            parts.append(f"{self.duplicates_deleted} duplicate tasks of an interrupted push "
+                         "deleted")
+        if self.duplicates_kept:
+            parts.append(f"{self.duplicates_kept} duplicate tasks kept because they have "
+                         "annotations (delete them in Label Studio)")
         if self.remaining:
             parts.append(f"{self.remaining} left (limit)")
         if self.imported:
@@ -241,25 +259,51 @@ def _id_query(after_id: int) -> dict[str, Any]:
     }
 
 
-def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
-               wanted: set[str] | None) -> int:
-    """Add tasks of the project that the ledger misses (matched by ``data.sentence_id``).
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
-    Lists only tasks with an id above the ledger's highest (task ids only grow).
-    Returns the number of ledger entries added.
+
+def _read_recheck(path: Path) -> dict[str, Any]:
+    value = _read_json(path)
+    if value and isinstance(value.get("after_task_id"), int):
+        return value
+    return {}
+
+
+def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
+               wanted: set[str] | None, after: int | None = None) -> tuple[int, int, int]:
+    """Match the project's tasks above task id ``after`` to the ledger by ``data.sentence_id``.
+
+    Tasks the ledger misses are added; a second task of a sentence already in the
+    ledger (an import that the server finished after its client gave up) is deleted
+    when it has no annotations, else kept and counted. Task ids only grow, so only
+    tasks above ``after`` (default: the ledger's highest id) are listed.
+    Returns ``(added, duplicates_deleted, duplicates_kept)``.
     """
-    after = max(ledger.values(), default=0)
-    added = 0
+    if after is None:
+        after = max(ledger.values(), default=0)
+    added = deleted = kept = 0
     for task in client.iter_tasks(project_id, query=_id_query(after), page_size=5000,
                                   fields="task_only"):
         data = task.get("data") or {}
         sid = data.get("sentence_id")
         if not isinstance(sid, str) or (wanted is not None and sid not in wanted):
             continue
+        task_id = int(task["id"])
         if sid not in ledger:
-            ledger[sid] = int(task["id"])
+            ledger[sid] = task_id
             added += 1
-    return added
+        elif ledger[sid] != task_id:
+            if task.get("total_annotations") or task.get("cancelled_annotations"):
+                kept += 1
+            else:
+                client.delete_task(task_id)
+                deleted += 1
+    return added, deleted, kept
 
 
 def _find_or_create_project(
@@ -339,10 +383,13 @@ def push(
     schema = schema or load_schema()
     t0 = time.perf_counter()
     state_path, ledger_path, pending_path = _paths(ws, project)
+    recheck_path = pending_path.with_name("recheck.json")
     own_client = client is None
     client = client or _client(ws)
     try:
         with ws.lock(f"push.{project}"):
+            for path in (state_path, ledger_path, pending_path, recheck_path):
+                remove_stale(path)
             state = read_project_state(ws, project)
             tasks = build_tasks(ws, articles=articles)
 
@@ -382,14 +429,31 @@ def push(
             ledger = read_ledger(ws, project) if state is not None and not created else {}
             if created:
                 pending_path.unlink(missing_ok=True)
+                recheck_path.unlink(missing_ok=True)
             # A crash between import and ledger write, a lost ledger, or a project that was
             # filled by someone else: reconcile before importing anything.
             needs_reconcile = pending_path.exists() or (
                 not created and not ledger and int(proj.get("task_number") or 0) > 0)
-            if needs_reconcile:
-                report.reconciled = _reconcile(client, project_id, ledger, None)
+            recheck = _read_recheck(recheck_path)
+            if pending_path.exists():
+                # The interrupted batch may still be imported by the server later: re-scan
+                # from here on the next pushes too, until a late scan finds nothing.
+                pending = _read_json(pending_path)
+                after = int(pending.get("after_task_id", 0)) if pending else 0
+                recheck = {"after_task_id": min(after, recheck.get("after_task_id", after)),
+                           "since": recheck.get("since", time.time())}
+                write_json(recheck_path, recheck)
+            if needs_reconcile or recheck:
+                added, deleted, kept = _reconcile(
+                    client, project_id, ledger, None,
+                    after=int(recheck["after_task_id"]) if recheck else None)
+                report.reconciled, report.duplicates_deleted = added, deleted
+                report.duplicates_kept = kept
                 _write_ledger(ledger_path, ledger)
                 pending_path.unlink(missing_ok=True)
+                if recheck and not (added or deleted or kept) and (
+                        time.time() - float(recheck["since"]) > RECHECK_SECONDS):
+                    recheck_path.unlink(missing_ok=True)
 
             todo = [t for t in tasks if t["sentence_id"] not in ledger]
             report.already = len(tasks) - len(todo)
