@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from corpus.atomic import atomic_path, remove_stale
 from corpus.ingest.clean import detect_lang
+from corpus.segment import Sentence, segment
 from corpus.store import SENTENCE_SCHEMA, iter_batches, sentence_id_for
 from corpus.workspace import Workspace
 
@@ -122,24 +123,37 @@ def _results(jobs: Iterator[Job], max_len: int, workers: int,
             yield pending.popleft().result()
 
 
+def empty_columns() -> dict[str, list[Any]]:
+    """Column lists of the sentence table, to be filled with :func:`append_sentence`."""
+    return {name: [] for name in SENTENCE_SCHEMA.names}
+
+
+def append_sentence(cols: dict[str, list[Any]], article_id: str, s: Sentence, lang: str,
+                    tokens: list[str] | None = None) -> None:
+    """Append one sentence row (without tokens unless given) to ``cols``."""
+    cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end, s.text))
+    cols["article_id"].append(article_id)
+    cols["para_idx"].append(s.para_idx)
+    cols["sent_idx"].append(s.sent_idx)
+    cols["start"].append(s.start)
+    cols["end"].append(s.end)
+    cols["text"].append(s.text)
+    cols["kind"].append(s.kind)
+    cols["lang"].append(lang)
+    if tokens is not None:
+        cols["tokens"].append(tokens)
+
+
 def process_job(job: Job, max_len: int, userdict: Path | None) -> tuple[pa.Table, int]:
     """Segment and tokenise one batch of articles into a sentence table."""
-    from corpus.segment import segment
     from corpus.tokenize import tokenize_many
 
-    cols: dict[str, list[Any]] = {name: [] for name in SENTENCE_SCHEMA.names}
+    cols = empty_columns()
     chars = 0
     for article_id, text, lang in job:
         chars += len(text)
         for s in segment(text, lang or None, max_len=max_len):
-            cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end, s.text))
-            cols["article_id"].append(article_id)
-            cols["para_idx"].append(s.para_idx)
-            cols["sent_idx"].append(s.sent_idx)
-            cols["start"].append(s.start)
-            cols["end"].append(s.end)
-            cols["text"].append(s.text)
-            cols["kind"].append(s.kind)
-            cols["lang"].append(detect_lang(s.text) if lang == "mixed" else lang)
+            append_sentence(cols, article_id, s,
+                            detect_lang(s.text) if lang == "mixed" else lang)
     cols["tokens"] = tokenize_many(cols["text"], userdict)
     return pa.Table.from_pydict(cols, schema=SENTENCE_SCHEMA), chars

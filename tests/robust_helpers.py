@@ -24,7 +24,8 @@ import pyarrow.parquet as pq
 
 from corpus.labelschema import LabelSchema, load_schema, parse_result, stance_control_name
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.store import SENTENCE_SCHEMA, sentence_id_for
+from corpus.sentence_table import append_sentence, empty_columns
+from corpus.store import SENTENCE_SCHEMA
 from corpus.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,19 +55,10 @@ def fast_split(ws: Workspace) -> int:
     from corpus.segment import segment
 
     arts = pq.read_table(ws.articles, columns=["article_id", "text", "lang"]).to_pylist()
-    cols: dict[str, list[Any]] = {n: [] for n in SENTENCE_SCHEMA.names}
+    cols = empty_columns()
     for a in arts:
         for s in segment(a["text"], a["lang"] or None):
-            cols["sentence_id"].append(sentence_id_for(a["article_id"], s.start, s.end, s.text))
-            cols["article_id"].append(a["article_id"])
-            cols["para_idx"].append(s.para_idx)
-            cols["sent_idx"].append(s.sent_idx)
-            cols["start"].append(s.start)
-            cols["end"].append(s.end)
-            cols["text"].append(s.text)
-            cols["kind"].append(s.kind)
-            cols["tokens"].append(s.text.split())
-            cols["lang"].append(a["lang"])
+            append_sentence(cols, a["article_id"], s, a["lang"], tokens=s.text.split())
     table = pa.Table.from_pydict(cols, schema=SENTENCE_SCHEMA)
     pq.write_table(table, ws.sentences, compression="zstd")
     return table.num_rows

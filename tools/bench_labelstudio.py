@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,7 +46,8 @@ from corpus.labelstudio.client import LabelStudioClient  # noqa: E402
 from corpus.labelstudio.pull import OVERLAP, pull, read_annotations  # noqa: E402
 from corpus.labelstudio.push import push, read_ledger  # noqa: E402
 from corpus.segment import segment  # noqa: E402
-from corpus.store import SENTENCE_SCHEMA, article_id_for, sentence_id_for  # noqa: E402
+from corpus.sentence_table import append_sentence, empty_columns  # noqa: E402
+from corpus.store import SENTENCE_SCHEMA, article_id_for  # noqa: E402
 from corpus.workspace import Workspace  # noqa: E402
 
 PROJECT = "bench"
@@ -72,23 +74,14 @@ def write_sentences(ws: Workspace, n: int) -> int:
     seed = next(iter(sorted((REPO / "seeds").glob("*.txt"))))
     text = seed.read_text(encoding="utf-8")
     base = [s for s in segment(text) if s.kind == "sentence"]
-    cols: dict[str, list[Any]] = {f.name: [] for f in SENTENCE_SCHEMA}
+    cols = empty_columns()
     copy = 0
     while len(cols["sentence_id"]) < n:
         article_id = article_id_for(f"{copy}\n{text}")
         for s in base:
             if len(cols["sentence_id"]) >= n:
                 break
-            cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end, s.text))
-            cols["article_id"].append(article_id)
-            cols["para_idx"].append(s.para_idx)
-            cols["sent_idx"].append(s.sent_idx)
-            cols["start"].append(s.start)
-            cols["end"].append(s.end)
-            cols["text"].append(s.text)
-            cols["kind"].append("sentence")
-            cols["tokens"].append([])
-            cols["lang"].append("zh")
+            append_sentence(cols, article_id, replace(s, kind="sentence"), "zh", tokens=[])
         copy += 1
     write_table(ws.sentences, pa.table(cols, schema=SENTENCE_SCHEMA))
     return len(cols["sentence_id"])
