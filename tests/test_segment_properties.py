@@ -5,8 +5,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import corpus.segment as segment_module
-from corpus.segment import Sentence, iter_segments, segment
+from corpus.segment import (
+    Sentence,
+    _boundaries,
+    _boundaries_paired,
+    _paragraphs,
+    iter_segments,
+    segment,
+)
 
 # Everything the conventions care about, plus characters that tend to break things.
 _PUNCT = list("。！？｡!?．.…⋯，、；：,;:”’」』）)】\"'“‘「『（(【《》〈〉-/@#%&=~+_")
@@ -106,10 +112,10 @@ def test_plain_chinese_sentences_are_found(parts: list[str]) -> None:
 @given(texts, st.integers(min_value=1, max_value=300))
 def test_fast_path_agrees_with_paired_path(text: str, max_len: int) -> None:
     """The stack-based fast path decides exactly like the full pair resolution."""
-    for kind, ps, pe in segment_module._paragraphs(text, max_len):
+    for kind, ps, pe in _paragraphs(text, max_len):
         if kind == "sentence":
-            fast = segment_module._boundaries(text, ps, pe, max_len)
-            assert fast == segment_module._boundaries_paired(text, ps, pe, max_len)
+            fast = _boundaries(text, ps, pe, max_len)
+            assert fast == _boundaries_paired(text, ps, pe, max_len)
 
 
 def test_five_million_chars_without_punctuation() -> None:
