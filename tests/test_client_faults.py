@@ -17,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -219,12 +220,23 @@ def test_nothing_listening_gives_exact_one_line_message() -> None:
     assert "\n" not in str(info.value)
 
 
-def test_nothing_listening_is_not_retried_slowly() -> None:
+def test_nothing_listening_is_not_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused connection fails at once: no backoff sleep, one connection attempt."""
+    sleeps: list[float] = []
+    monkeypatch.setattr(time, "sleep", sleeps.append)
+    attempts: list[str] = []
+    real_request = httpx.Client.request
+
+    def counting(self: httpx.Client, method: str, url: object, **kw: object) -> httpx.Response:
+        attempts.append(method)
+        return real_request(self, method, url, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(httpx.Client, "request", counting)
     url = f"http://127.0.0.1:{free_port()}"
-    t0 = time.monotonic()
     with client(url, attempts=5, backoff=1.0) as c, pytest.raises(ServerUnavailable):
         c.whoami()
-    assert time.monotonic() - t0 < 1.0
+    assert sleeps == []
+    assert attempts == ["GET"]
 
 
 def test_4xx_gives_label_studio_error_with_one_line_server_message(fake: Fake) -> None:
