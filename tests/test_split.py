@@ -104,6 +104,7 @@ def test_cli_split_without_articles_names_the_fix(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"error: {tmp_path / 'empty' / 'articles.parquet'} does not exist" in result.output
     assert "fix: run `corpus ingest PATH` first" in result.output
+    assert len(result.output.strip().splitlines()) == 1  # one line, naming the fix
 
 
 def test_cli_segment_stdin_jsonl() -> None:

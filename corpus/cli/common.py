@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -40,11 +39,6 @@ def workspace(path: Path | None) -> Workspace:
     return Workspace.resolve(path)
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
-    return typer.Exit(code)
-
-
 def handle_errors(fn: F) -> F:
     """Turn library errors into a one-line message naming the fix (traceback with --debug)."""
 
@@ -55,9 +49,8 @@ def handle_errors(fn: F) -> F:
         except CorpusError as exc:
             if debug_enabled():
                 console.print_exception()
-            console.print(f"[bold red]error:[/] {escape(exc.message)}")
-            if exc.hint:
-                console.print(f"  [dim]fix:[/] {escape(exc.hint)}")
+            fix = f" [dim](fix: {escape(exc.hint)})[/]" if exc.hint else ""
+            console.print(f"[bold red]error:[/] {escape(exc.message)}{fix}", soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: finished writes are kept; run again to resume")
@@ -70,7 +63,3 @@ def escape(text: str) -> str:
     from rich.markup import escape as _escape
 
     return _escape(text)
-
-
-def is_tty() -> bool:
-    return sys.stderr.isatty()
