@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/setup.sh
+./tools/browser_deps.sh
 echo "== ruff" >&2
 .venv/bin/ruff check corpus tests tools
 echo "== mypy" >&2
