@@ -2,17 +2,27 @@
 
 Every error carries a one-line ``message`` that names the file/row/URL at fault
 and a ``hint`` that names the fix. ``transient`` errors may succeed on retry
-(network faults, 5xx); terminal ones will not until the user acts.
+(network faults, 5xx, a busy server); terminal ones will not until the user acts.
+
+Exit codes of the CLI (``exit_code``): 1 an input or operation failed
+(everything good was kept), 2 bad usage or configuration, 3 ``server status``
+when the server is not running, 75 a temporary failure: run the command again
+(``EX_TEMPFAIL`` of sysexits.h).
 """
 
 from __future__ import annotations
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_RUNNING = 3
+EXIT_TEMPORARY = 75
 
 
 class CorpusError(Exception):
     """Root of every error the library raises on purpose."""
 
     transient: bool = False
-    exit_code: int = 1
+    exit_code: int = EXIT_FAILED
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -24,21 +34,22 @@ class CorpusError(Exception):
 
 
 class TransientError(CorpusError):
-    """A fault that may go away if the operation is retried."""
+    """A fault that may go away if the operation is retried: ``temporary: run again``."""
 
     transient = True
+    exit_code = EXIT_TEMPORARY
 
 
 class InputError(CorpusError):
     """Bad input data: an unreadable file, a malformed row."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class ConfigError(CorpusError):
     """Bad configuration: options, environment, schema files."""
 
-    exit_code = 2
+    exit_code = EXIT_USAGE
 
 
 class SchemaError(ConfigError):
@@ -50,7 +61,12 @@ class WorkspaceError(CorpusError):
 
 
 class LabelStudioError(CorpusError):
-    """Label Studio refused or failed a request."""
+    """Label Studio refused or failed a request; ``status`` is its HTTP status, if it answered."""
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
 
 
 class ServerUnavailable(LabelStudioError, TransientError):

@@ -1,7 +1,7 @@
 """The label schema: one YAML file drives the Label Studio XML, the Arrow schema of
-annotations and the validation of pulled results (DESIGN.md, "Label schema v1").
+annotations and the validation of pulled results (docs/design.md, "Label schema v1").
 
->>> schema = load_schema()                       # schema/claims_stance.yaml
+>>> schema = load_schema()                       # the shipped schema/claims_stance.yaml
 >>> schema.field("claim").values
 ('claim', 'no_claim', 'unsure')
 """
@@ -121,11 +121,13 @@ class LabelSchema:
 
 
 def default_schema_path() -> Path:
-    """``$CORPUS_SCHEMA`` or ``<repo>/schema/claims_stance.yaml``."""
+    """``$CORPUS_SCHEMA`` or the shipped ``schema/claims_stance.yaml`` (``corpus.resources``)."""
     env = os.environ.get(ENV_SCHEMA)
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[1] / "schema" / "claims_stance.yaml"
+    from corpus.resources import SCHEMA_YAML, resource_path
+
+    return resource_path(SCHEMA_YAML)
 
 
 class _Ctx:

@@ -22,9 +22,11 @@ from typing import Any
 
 import pytest
 
-from corpus.labelstudio import server
+from corpus.labelstudio import connection as ls_connection
+from corpus.labelstudio import install, server, users
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.labelstudio.server import Connection, ServerInfo
+from corpus.labelstudio.connection import Connection
+from corpus.labelstudio.server import ServerInfo
 from corpus.workspace import Workspace
 
 _LS_ENV = ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY")
@@ -49,7 +51,7 @@ class LSServer:
 
     def add_user(self, email: str, password: str | None = None) -> tuple[int, str]:
         """Create an extra user of the organisation; return (user id, legacy token)."""
-        return server.add_local_user(self.workspace, email, password)
+        return users.add_local_user(self.workspace, email, password)
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +63,10 @@ def ls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LSServer]:
     ws = Workspace(Path(reuse)) if reuse else Workspace(tmp_path_factory.mktemp("ls-workspace"))
     saved = {k: os.environ.pop(k) for k in _LS_ENV if k in os.environ}
     try:
-        server.ensure_installed()
+        install.ensure_installed()
         info = server.start(ws, timeout=240)
         try:
-            conn = server.connection(ws)
+            conn = ls_connection.connection(ws)
             yield LSServer(url=conn.url, token=conn.token, workspace=ws, connection=conn,
                            info=info, reused=bool(reuse))
         finally:
@@ -80,10 +82,3 @@ def no_ls_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in _LS_ENV:
         monkeypatch.delenv(key, raising=False)
 
-
-@pytest.fixture(autouse=True)
-def _no_leaked_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`corpus --debug/--allow-insecure` set process env vars; keep them from leaking
-    from one CliRunner test into the next."""
-    for key in ("CORPUS_ALLOW_INSECURE", "CORPUS_DEBUG"):
-        monkeypatch.delenv(key, raising=False)

@@ -2,11 +2,11 @@
 
 - ``make_workspace``: many synthetic articles from the seed article (numbers varied per
   article) through the real ``corpus.ingest.ingest``; sentences from the real segmenter,
-  written with ``corpus.store.SENTENCE_SCHEMA`` (jieba tokens skipped: too slow for 20k
+  written with ``corpus.storage.tables.SENTENCE_SCHEMA`` (jieba tokens skipped: too slow for 20k
   sentences on a loaded machine; ``tokens`` are whitespace splits);
 - ``random_result``: a random annotation ``result`` that is valid for the label schema;
 - ``ls_annotations`` / ``assert_matches_label_studio``: Label Studio's own state of a
-  project, read independently of ``corpus.labelstudio.pull``, compared exactly with
+  project, read independently of ``corpus.labelstudio.annotations``, compared exactly with
   ``annotations.parquet``.
 """
 
@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 
 from corpus.labelschema import LabelSchema, load_schema, parse_result, stance_control_name
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.sentence_table import append_sentence, empty_columns
-from corpus.store import SENTENCE_SCHEMA
+from corpus.sentences import append_sentence, empty_columns
+from corpus.storage.tables import SENTENCE_SCHEMA
 from corpus.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def fast_split(ws: Workspace) -> int:
     """sentences.parquet from articles.parquet with the real segmenter, no jieba."""
-    from corpus.segment import segment
+    from corpus.text.segmenter import segment
 
     arts = pq.read_table(ws.articles, columns=["article_id", "text", "lang"]).to_pylist()
     cols = empty_columns()
@@ -66,7 +66,7 @@ def fast_split(ws: Workspace) -> int:
 
 def make_workspace(root: Path, n_articles: int) -> Workspace:
     """A workspace with ``n_articles`` seed variants ingested and split (no jieba)."""
-    from corpus.ingest import ingest
+    from corpus.articles.ingestion import ingest
 
     base = SEED.read_text(encoding="utf-8")
     src = write_jsonl(root / "src" / "articles.jsonl", [
@@ -240,7 +240,7 @@ def churn_main() -> None:
     import time
 
     from corpus.errors import CorpusError
-    from corpus.labelstudio.push import read_ledger
+    from corpus.labelstudio.tasks import read_ledger
 
     env = os.environ
     url, tokens = env["CHURN_URL"], json.loads(env["CHURN_TOKENS"])

@@ -39,14 +39,14 @@ from browser_helpers import (
 from playwright.sync_api import Dialog, expect, sync_playwright
 from typer.testing import CliRunner
 
+from corpus.articles.ingestion import ingest
 from corpus.cli.main import app
-from corpus.ingest import ingest
-from corpus.labelstudio import server
-from corpus.labelstudio.pull import pull
-from corpus.labelstudio.push import build_tasks, push, read_ledger
-from corpus.load import load
-from corpus.release import release
-from corpus.sentence_table import split
+from corpus.labelstudio import users
+from corpus.labelstudio.annotations import pull
+from corpus.labelstudio.tasks import build_tasks, push, read_ledger
+from corpus.releases.build import release
+from corpus.releases.reader import load
+from corpus.sentences import split
 from corpus.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -246,7 +246,7 @@ def test_annotator_labels_hostile_sentence_in_browser(
 
     email = f"annotator-{uuid.uuid4().hex[:8]}@example.com"
     password = uuid.uuid4().hex
-    server.add_local_user(ls_server.workspace, email, password)
+    users.add_local_user(ls_server.workspace, email, password)
     shot = _label_in_browser(chromium, ls_server.url, pushed.project_id, task_id, email,
                              password)
     assert shot.stat().st_size > 10_000

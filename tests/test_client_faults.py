@@ -24,8 +24,9 @@ from typer.testing import CliRunner
 
 from corpus.cli import server_cmd
 from corpus.errors import AuthError, ConfigError, LabelStudioError, ServerUnavailable
-from corpus.labelstudio import server
-from corpus.labelstudio.client import LabelStudioClient, updated_since_query
+from corpus.labelstudio import connection as ls_connection
+from corpus.labelstudio.client import LabelStudioClient
+from corpus.labelstudio.queries import updated_since_query
 from corpus.workspace import Workspace
 
 LEGACY = "0123456789abcdef0123456789abcdef01234567"
@@ -327,15 +328,15 @@ def test_rejected_personal_token(fake: Fake) -> None:
 
 
 def test_token_kind_detection() -> None:
-    assert server.token_kind(LEGACY) == "legacy"
-    assert server.token_kind(fake_jwt(1.0)) == "personal"
-    assert server.token_kind("a.b") == "legacy"
+    assert ls_connection.token_kind(LEGACY) == "legacy"
+    assert ls_connection.token_kind(fake_jwt(1.0)) == "personal"
+    assert ls_connection.token_kind("a.b") == "legacy"
 
 
 def test_client_repr_hides_token() -> None:
     c = LabelStudioClient("http://127.0.0.1:1", LEGACY)
     assert LEGACY not in repr(c)
-    conn = server.Connection(url="http://x", token=LEGACY, token_kind="legacy")
+    conn = ls_connection.Connection(url="http://x", token=LEGACY, token_kind="legacy")
     assert LEGACY not in repr(conn)
     c.close()
 
@@ -381,11 +382,11 @@ def test_connection_refuses_plain_http_to_remote_hosts(monkeypatch: pytest.Monke
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://ls.example.org:8080")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", LEGACY)
     with pytest.raises(ConfigError) as info:
-        server.connection(Workspace(Path("/nonexistent")))
+        ls_connection.connection(Workspace(Path("/nonexistent")))
     assert "plain HTTP" in info.value.message and "ls.example.org" in info.value.message
     assert "https://" in (info.value.hint or "")
     assert LEGACY not in str(info.value)
-    conn = server.connection(Workspace(Path("/nonexistent")), allow_insecure=True)
+    conn = ls_connection.connection(Workspace(Path("/nonexistent")), allow_insecure=True)
     assert conn.url == "http://ls.example.org:8080" and conn.source == "env"
 
 
@@ -394,7 +395,7 @@ def test_connection_refuses_plain_http_to_remote_hosts(monkeypatch: pytest.Monke
 def test_connection_env_wins(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("LABEL_STUDIO_URL", url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", fake_jwt(1e10))
-    conn = server.connection(Workspace(Path("/nonexistent")))
+    conn = ls_connection.connection(Workspace(Path("/nonexistent")))
     assert conn.url == url.rstrip("/") and conn.token_kind == "personal"
 
 
@@ -402,12 +403,12 @@ def test_connection_needs_both_env_vars(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("LABEL_STUDIO_URL", "https://ls.example.org")
     monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
     with pytest.raises(ConfigError, match="LABEL_STUDIO_API_KEY is not set"):
-        server.connection(Workspace(Path("/nonexistent")))
+        ls_connection.connection(Workspace(Path("/nonexistent")))
 
 
 def test_connection_without_env_or_server(tmp_path: Path, no_ls_env: None) -> None:
     with pytest.raises(ServerUnavailable) as info:
-        server.connection(Workspace(tmp_path))
+        ls_connection.connection(Workspace(tmp_path))
     assert "`corpus server start`" in (info.value.hint or "")
     assert str(tmp_path) in info.value.message
 
@@ -457,7 +458,6 @@ def test_cli_refuses_plain_http_remote_unless_allow_insecure(
 
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.2.nip.invalid:9")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", LEGACY)
-    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
     runner = CliRunner()
     refused = runner.invoke(app, ["pull", "--project", "p", "-w", str(tmp_path)])
     assert refused.exit_code == 2
@@ -466,6 +466,5 @@ def test_cli_refuses_plain_http_remote_unless_allow_insecure(
     assert "`corpus --allow-insecure <command>`" in refused.output
     assert LEGACY not in refused.output
     allowed = runner.invoke(app, ["--allow-insecure", "pull", "--project", "p", "-w", str(tmp_path)])
-    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
     assert "refusing to send" not in allowed.output
     assert allowed.exit_code != 0  # it went on, and failed later (no such project/host)

@@ -35,7 +35,7 @@ from robust_helpers import (
 )
 
 from corpus.labelschema import load_schema
-from corpus.labelstudio.push import read_ledger
+from corpus.labelstudio.tasks import read_ledger
 from corpus.workspace import Workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
@@ -237,7 +237,7 @@ def test_sigkill_pull_at_every_write(ls_server: Any, crash_ws: Workspace, projec
 
 def _release_state(ws: Workspace, name: str) -> list[str]:
     """Only complete versions (verify passes) besides ignorable .tmp- folders."""
-    from corpus.load import load, verify, versions
+    from corpus.releases.reader import load, verify, versions
 
     folder = ws.releases_dir / name
     if not folder.exists():

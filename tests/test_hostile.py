@@ -5,7 +5,7 @@
   ingest, split, push and pull UNCHANGED as text: the text Label Studio stores for each
   task is the sentences.parquet text, and annotation span texts round-trip.
 - NUL bytes, lone surrogates (JSONL "\\ud800" escapes), bidi overrides and other control
-  characters are removed by ingest (``corpus.ingest.clean.normalize``) and never break a
+  characters are removed by ingest (``corpus.text.normalize.normalize``) and never break a
   later stage.
 - Malformed schema YAML -> SchemaError with an exact message; an unknown label in a
   pulled result -> the rejects file with the reason; a hand-edited manifest -> `corpus
@@ -27,10 +27,10 @@ from robust_helpers import TARGETS, assert_matches_label_studio, ls_tasks, write
 from typer.testing import CliRunner
 
 from corpus.errors import SchemaError
-from corpus.ingest.clean import normalize
 from corpus.labelschema import load_schema
-from corpus.labelstudio.pull import pull
-from corpus.labelstudio.push import push
+from corpus.labelstudio.annotations import pull
+from corpus.labelstudio.tasks import push
+from corpus.text.normalize import normalize
 from corpus.workspace import Workspace
 
 HTML_JS = ("<script>alert(1)</script>这是第一句话。<img src=x onerror=alert(2)>第二句话！\n\n"
@@ -67,8 +67,8 @@ def _rows() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def hostile_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
-    from corpus.ingest import ingest
-    from corpus.sentence_table import split
+    from corpus.articles.ingestion import ingest
+    from corpus.sentences import split
 
     root = tmp_path_factory.mktemp("hostile")
     # json.dumps (ensure_ascii) writes \u0000 and the lone surrogates as JSON escapes
@@ -265,8 +265,8 @@ def test_schema_with_a_hostile_unknown_key_is_refused(tmp_path: Path) -> None:
 
 def test_hand_edited_manifest_fails_verify_naming_manifest_json(tmp_path: Path) -> None:
     from corpus.cli.main import app
-    from corpus.release import release
-    from corpus.release.synthetic import make_workspace
+    from corpus.releases.build import release
+    from tests.factories import make_workspace
 
     ws = make_workspace(tmp_path / "ws", n_sentences=200, annotators_per_sentence=2)
     info = release(ws, "hostile")

@@ -8,10 +8,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from corpus.articles.clean import clean_article
+from corpus.articles.decode import decode_bytes
+from corpus.articles.ingestion import ingest
 from corpus.errors import InputError
-from corpus.ingest import ingest
-from corpus.ingest.clean import clean_article, normalize
-from corpus.ingest.decode import decode_bytes
+from corpus.text.normalize import normalize
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_68e5fa63c6607158.txt"
 SEED_TEXT = SEED.read_text(encoding="utf-8")

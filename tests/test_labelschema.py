@@ -272,7 +272,7 @@ def test_render_rejects_duplicate_targets(schema: LabelSchema) -> None:
 def test_committed_label_config_is_current(schema: LabelSchema) -> None:
     committed = (REPO / "schema" / "label_config.xml").read_text(encoding="utf-8")
     assert committed == render_label_config(schema, ["英伟达", "特朗普"]), (
-        "run `corpus schema render --targets 英伟达,特朗普`")
+        "run `corpus schema render --targets 英伟达,特朗普 -o schema/label_config.xml`")
 
 
 def test_guidelines_html() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from corpus.errors import ReleaseError
-from corpus.load import load, resolve, versions
-from corpus.release import release
-from corpus.release.manifest import read_manifest
-from corpus.release.synthetic import make_workspace
+from corpus.releases.build import release
+from corpus.releases.manifest import read_manifest
+from corpus.releases.reader import load, resolve, versions
+from tests.factories import make_workspace
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,7 @@ def test_load_splits_and_all(rel: Path) -> None:
 
 
 def test_public_api_entry_point(rel: Path) -> None:
-    import corpus.load
-    import corpus.release
+    import corpus
 
     assert corpus.load(rel, version="v1", split="all").num_rows == \
         read_manifest(rel / "v0001")["rows"]["total"]

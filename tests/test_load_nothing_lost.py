@@ -38,11 +38,12 @@ from robust_helpers import (
 
 from corpus.errors import LabelStudioError, TransientError
 from corpus.labelschema import load_schema
-from corpus.labelstudio import server
+from corpus.labelstudio import connection as ls_connection
+from corpus.labelstudio import server, users
+from corpus.labelstudio.annotations import pull
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.labelstudio.pull import pull
-from corpus.labelstudio.push import push as push_fn
-from corpus.labelstudio.push import read_ledger
+from corpus.labelstudio.tasks import push as push_fn
+from corpus.labelstudio.tasks import read_ledger
 from corpus.workspace import Workspace
 
 pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
@@ -181,7 +182,7 @@ def _restart(ws: Workspace, port: int) -> None:
 
 
 def _client(ws: Workspace) -> LabelStudioClient:
-    return LabelStudioClient.from_connection(server.connection(ws))
+    return LabelStudioClient.from_connection(ls_connection.connection(ws))
 
 
 def test_server_restart_mid_push_and_mid_pull(tmp_path: Path, no_ls_env: None) -> None:
@@ -222,7 +223,7 @@ def test_server_restart_mid_push_and_mid_pull(tmp_path: Path, no_ls_env: None) -
         assert not (ws.sync_dir / name / "pending.json").exists()
 
         # ---- annotations by two users
-        _, token2 = server.add_local_user(ws, "second@example.org")
+        _, token2 = users.add_local_user(ws, "second@example.org")
         other = LabelStudioClient(client.url, token2)
         import random
 

@@ -17,8 +17,8 @@ import pytest
 
 from corpus.errors import LabelStudioError, ServerUnavailable
 from corpus.labelschema import load_schema, stance_control_name
-from corpus.labelstudio.pull import pull
-from corpus.labelstudio.push import build_tasks, push, read_ledger
+from corpus.labelstudio.annotations import pull
+from corpus.labelstudio.tasks import build_tasks, push, read_ledger
 from corpus.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,8 +36,8 @@ def _project(name: str) -> str:
 @pytest.fixture
 def seed_ws(tmp_path: Path) -> Workspace:
     """A workspace with the seed article ingested and split."""
-    from corpus.ingest import ingest
-    from corpus.sentence_table import split
+    from corpus.articles.ingestion import ingest
+    from corpus.sentences import split
 
     ws = Workspace(tmp_path / "ws").ensure()
     ingest([SEED], ws)
@@ -400,7 +400,7 @@ def test_pull_pages_by_id_even_if_the_server_caps_page_size(
     ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A server with TASK_API_PAGE_SIZE_MAX answers short pages: none may be taken as the end."""
-    import corpus.labelstudio.pull as pull_mod
+    import corpus.labelstudio.annotations as pull_mod
 
     admin = ls_server.client()
     name = _project("capped")

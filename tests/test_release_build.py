@@ -18,13 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from corpus.errors import IntegrityError, NothingToRelease, ReleaseError, WorkspaceError
-from corpus.load import diff, load, verify, versions
-from corpus.release import release
-from corpus.release.manifest import read_manifest
-from corpus.release.model import SPLITS, data_file
-from corpus.release.splits import article_position, parse_ratios
-from corpus.release.synthetic import annotation_rows_table, make_workspace, sentence_rows
+from corpus.releases.build import release
+from corpus.releases.manifest import read_manifest
+from corpus.releases.model import SPLITS, data_file
+from corpus.releases.reader import diff, load, verify, versions
+from corpus.releases.splits import article_position, parse_ratios
 from corpus.workspace import Workspace
+from tests.factories import annotation_rows_table, make_workspace, sentence_rows
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED_FILES = {
@@ -300,7 +300,7 @@ def test_verify_detects_tampered_missing_and_edited(built: Path, tmp_path: Path)
 # ---------------------------------------------------------------- crash safety
 
 
-RELEASE_SCRIPT = "from corpus.release import release; import sys; " \
+RELEASE_SCRIPT = "from corpus.releases.build import release; import sys; " \
                  "print(release(sys.argv[1], 'claims').version)"
 
 

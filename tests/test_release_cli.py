@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from corpus.cli.main import app
-from corpus.release.model import data_file
-from corpus.release.synthetic import make_workspace
+from corpus.releases.model import data_file
+from tests.factories import make_workspace
 
 runner = CliRunner()
 
@@ -72,12 +72,14 @@ def test_verify_ok_and_tampered(ws_root: Path) -> None:
         victim.write_bytes(original)
 
 
-def test_stats_prints_tables_and_writes_png(ws_root: Path, tmp_path: Path) -> None:
+def test_stats_prints_tables_and_writes_png_only_when_asked(ws_root: Path,
+                                                            tmp_path: Path) -> None:
+    before = sorted(p.name for p in (ws_root / "releases" / "claims").iterdir())
     code, output = invoke("stats", "claims", "v1", "-w", str(ws_root))
     assert code == 0, output
     assert "label distribution" in output and "Krippendorff" in output and "claim" in output
-    default_png = ws_root / "releases" / "claims" / "stats-v0001.png"
-    assert default_png.read_bytes()[:4] == b"\x89PNG"
+    assert "v0001/docs/stats.png" in output.replace("\n", "")  # the version's own chart
+    assert sorted(p.name for p in (ws_root / "releases" / "claims").iterdir()) == before
     target = tmp_path / "chart.png"
     code, output = invoke("stats", "claims", "-w", str(ws_root), "--png", str(target))
     assert code == 0, output

@@ -32,9 +32,9 @@ from typer.testing import CliRunner
 
 from corpus.errors import AuthError, CorpusError, LabelStudioError
 from corpus.labelstudio import server
+from corpus.labelstudio.annotations import pull
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.labelstudio.pull import pull
-from corpus.labelstudio.push import push
+from corpus.labelstudio.tasks import push
 
 FAKE_TOKEN = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
 
@@ -316,7 +316,6 @@ def test_plain_http_to_a_remote_host_is_refused_without_network(
 
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://example.com:8080")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", FAKE_TOKEN)
-    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
     ws = make_workspace(tmp_path, 1)
     net = _NoNetwork(monkeypatch)
     res = CliRunner().invoke(app, [command, "--project", "p", "-w", str(ws.root)])
@@ -337,14 +336,12 @@ def test_allow_insecure_is_wired_into_push_and_pull(
 
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://example.com:8080")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", FAKE_TOKEN)
-    monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
     ws = make_workspace(tmp_path, 1)
     _NoNetwork(monkeypatch)
     outputs = []
     for argv in (["--allow-insecure", command, "--project", "p", "-w", str(ws.root)],
                  [command, "--project", "p", "--allow-insecure", "-w", str(ws.root)]):
         res = CliRunner().invoke(app, argv)
-        monkeypatch.delenv("CORPUS_ALLOW_INSECURE", raising=False)
         outputs.append(res.output)
         if "refusing" not in res.output and "No such option" not in res.output:
             assert res.exit_code != 0  # got past the check; then no network (mocked)

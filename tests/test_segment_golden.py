@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from segment_cases import CASES, Expected
 
-from corpus.segment import Sentence, iter_segments, segment
+from corpus.text.segmenter import Sentence, iter_segments, segment
 
 
 def _normalise(expected: Expected) -> list[tuple[str, str]]:
@@ -110,9 +110,10 @@ def test_rejects_non_str() -> None:
 
 
 def test_package_level_call_works_repeatedly() -> None:
-    """``corpus.segment(text)`` keeps working after the submodule has been imported."""
+    """``corpus.segment(text)`` keeps working after the segmenter module has been imported."""
     import corpus
-    import corpus.segment  # rebinds the package attribute to the module
+    import corpus.text.segmenter as module
 
+    assert module.segment is corpus.segment
     for _ in range(2):
         assert [s.text for s in corpus.segment("你好。再见。")] == ["你好。", "再见。"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.segment import (
+from corpus.text.segmenter import (
     Sentence,
     _boundaries,
     _boundaries_paired,

@@ -22,7 +22,8 @@ import psutil
 import pytest
 
 from corpus.errors import AuthError, LabelStudioError, ServerUnavailable
-from corpus.labelstudio import server
+from corpus.labelstudio import connection as ls_connection
+from corpus.labelstudio import install, server
 from corpus.labelstudio.client import LabelStudioClient
 from corpus.workspace import Workspace
 
@@ -54,7 +55,7 @@ def test_status_and_connection(ls_server: LSServer, no_ls_env: None) -> None:
     assert st.url is not None and st.url.startswith("http://127.0.0.1:")
     assert st.email == server.ADMIN_EMAIL
     assert st.credentials_path == ls_server.workspace.labelstudio_dir / "credentials.json"
-    conn = server.connection(ls_server.workspace)
+    conn = ls_connection.connection(ls_server.workspace)
     assert conn.url == ls_server.url and conn.token_kind == "legacy"
     assert conn.source == "embedded"
     assert conn.token not in repr(st) + repr(conn)
@@ -137,7 +138,7 @@ def personal_token(ls_server: LSServer) -> str:
 
 @labelstudio
 def test_whoami_with_personal_access_token(ls_server: LSServer, personal_token: str) -> None:
-    assert server.token_kind(personal_token) == "personal"
+    assert ls_connection.token_kind(personal_token) == "personal"
     with ls_server.client(personal_token) as c:
         assert c.token_kind == "personal"
         assert c.whoami()["email"] == server.ADMIN_EMAIL
@@ -151,7 +152,7 @@ def test_personal_token_via_env(ls_server: LSServer, personal_token: str,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", personal_token)
-    conn = server.connection(ls_server.workspace)
+    conn = ls_connection.connection(ls_server.workspace)
     assert conn.source == "env" and conn.token_kind == "personal"
     with LabelStudioClient.from_connection(conn) as c:
         assert c.whoami()["email"] == server.ADMIN_EMAIL
@@ -347,7 +348,7 @@ def test_stop_and_restart(ls_server: LSServer, no_ls_env: None) -> None:
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     assert server.status(ls_server.workspace).running is False
     with pytest.raises(ServerUnavailable, match=r"no Label Studio server is running"):
-        server.connection(ls_server.workspace)
+        ls_connection.connection(ls_server.workspace)
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{ls_server.url}/health", timeout=2)
     assert server.stop(ls_server.workspace) is False
@@ -366,16 +367,16 @@ def test_ensure_installed_returns_the_existing_venv(ls_server: LSServer,
     def no_install(cmd: list[str], say: object) -> None:
         raise AssertionError(f"ensure_installed ran {cmd}")
 
-    monkeypatch.setattr(server, "_run_streaming", no_install)
-    venv = server.default_venv_dir()
-    assert server.ensure_installed(venv) == venv
+    monkeypatch.setattr(install, "_run_streaming", no_install)
+    venv = install.default_venv_dir()
+    assert install.ensure_installed(venv) == venv
 
 
 def _fake_venv(root: Path, script: str) -> Path:
     venv = root / "fake-venv"
     (venv / "bin").mkdir(parents=True)
     (venv / "lib" / "python3.11" / "site-packages" /
-     f"label_studio-{server.LS_VERSION}.dist-info").mkdir(parents=True)
+     f"label_studio-{install.LS_VERSION}.dist-info").mkdir(parents=True)
     py = venv / "bin" / "python"
     py.write_text(f"#!/bin/sh\n{script}\n")
     py.chmod(0o755)
@@ -416,9 +417,9 @@ def test_ensure_installed_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             return
         raise LabelStudioError("installing Label Studio failed (killed)")
 
-    monkeypatch.setattr(server, "_run_streaming", fail_pip)
+    monkeypatch.setattr(install, "_run_streaming", fail_pip)
     with pytest.raises(LabelStudioError):
-        server.ensure_installed(venv)
+        install.ensure_installed(venv)
     assert not venv.exists(), "a failed install must not leave a venv in place"
 
     def ok_pip(cmd: list[str], say: object) -> None:
@@ -427,14 +428,14 @@ def test_ensure_installed_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPa
             (Path(cmd[-1]) / "bin").mkdir(parents=True)
             (Path(cmd[-1]) / "bin" / "python").write_text("")
             return
-        assert f"label-studio=={server.LS_VERSION}" in cmd
+        assert f"label-studio=={install.LS_VERSION}" in cmd
         assert Path(cmd[0]).parent.parent.name.startswith(".tmp-")
         site = Path(cmd[0]).parent.parent / "lib" / "python3.11" / "site-packages"
-        (site / f"label_studio-{server.LS_VERSION}.dist-info").mkdir(parents=True)
+        (site / f"label_studio-{install.LS_VERSION}.dist-info").mkdir(parents=True)
 
-    monkeypatch.setattr(server, "_run_streaming", ok_pip)
+    monkeypatch.setattr(install, "_run_streaming", ok_pip)
     lines: list[str] = []
-    assert server.ensure_installed(venv, progress=lines.append) == venv
-    assert server.venv_python(venv).exists()
+    assert install.ensure_installed(venv, progress=lines.append) == venv
+    assert install.venv_python(venv).exists()
     assert not list(tmp_path.glob(".tmp-*"))
     assert any("installed" in ln for ln in lines)

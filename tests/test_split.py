@@ -9,10 +9,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from corpus.articles.ingestion import ingest
 from corpus.cli.main import app
-from corpus.ingest import ingest
-from corpus.sentence_table import split
-from corpus.store import SENTENCE_SCHEMA, sentence_id_for
+from corpus.sentences import split
+from corpus.storage.tables import SENTENCE_SCHEMA, sentence_id_for
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_68e5fa63c6607158.txt"
 

@@ -39,15 +39,16 @@ import pyarrow as pa
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from corpus.atomic import write_table  # noqa: E402
 from corpus.labelschema import load_schema, stance_control_name  # noqa: E402
-from corpus.labelstudio import server  # noqa: E402
+from corpus.labelstudio import connection as ls_connection  # noqa: E402
+from corpus.labelstudio import install, server  # noqa: E402
+from corpus.labelstudio.annotations import OVERLAP, pull, read_annotations  # noqa: E402
 from corpus.labelstudio.client import LabelStudioClient  # noqa: E402
-from corpus.labelstudio.pull import OVERLAP, pull, read_annotations  # noqa: E402
-from corpus.labelstudio.push import push, read_ledger  # noqa: E402
-from corpus.segment import segment  # noqa: E402
-from corpus.sentence_table import append_sentence, empty_columns  # noqa: E402
-from corpus.store import SENTENCE_SCHEMA, article_id_for  # noqa: E402
+from corpus.labelstudio.tasks import push, read_ledger  # noqa: E402
+from corpus.sentences import append_sentence, empty_columns  # noqa: E402
+from corpus.storage.atomic import write_table  # noqa: E402
+from corpus.storage.tables import SENTENCE_SCHEMA, article_id_for  # noqa: E402
+from corpus.text.segmenter import segment  # noqa: E402
 from corpus.workspace import Workspace  # noqa: E402
 
 PROJECT = "bench"
@@ -151,12 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     n = write_sentences(ws, args.tasks)
     say(f"{n} sentences written")
-    server.ensure_installed()
+    install.ensure_installed()
     info, secs = timed(lambda: server.start(ws, timeout=300))
     say(f"Label Studio at {info.url} ({secs:.1f} s to start)")
     ok = True
     try:
-        client = LabelStudioClient.from_connection(server.connection(ws), timeout=600)
+        client = LabelStudioClient.from_connection(ls_connection.connection(ws), timeout=600)
         schema = load_schema()
 
         # 1. push
@@ -239,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
     width = max(len(w) for w, _, _ in figures)
     say("")
-    say(f"Label Studio {server.LS_VERSION} embedded (SQLite), {args.tasks} tasks, "
+    say(f"Label Studio {install.LS_VERSION} embedded (SQLite), {args.tasks} tasks, "
         f"{args.changed} changed; {os.cpu_count()} CPUs, load average now "
         f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     for what, value, target in figures:

@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 BUILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from corpus.release import release
+from corpus.releases.build import release
 t1 = time.perf_counter(); c1 = time.process_time()
 info = release(sys.argv[1], "bench")
 t2 = time.perf_counter(); c2 = time.process_time()
@@ -38,7 +38,7 @@ print(json.dumps({"seconds": t2 - t1, "cpu": c2 - c1, "import": t1 - t0,
 
 LOAD = """
 import json, resource, sys, time
-from corpus.load import load
+from corpus.releases.reader import load
 t0 = time.perf_counter()
 table = load(sys.argv[1], split="train")
 t1 = time.perf_counter()
@@ -68,7 +68,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = ap.parse_args()
 
-    from corpus.release.synthetic import make_workspace
+    from tests.factories import make_workspace
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-release-"))
     try:

@@ -30,9 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corpus.ingest.clean import clean_article, normalize  # noqa: E402
-from corpus.segment import segment  # noqa: E402
-from corpus.tokenize import tokenize_many  # noqa: E402
+from corpus.articles.clean import clean_article  # noqa: E402
+from corpus.text.normalize import normalize  # noqa: E402
+from corpus.text.segmenter import segment  # noqa: E402
+from corpus.text.tokenizer import tokenize_many  # noqa: E402
 
 
 def generate(target_bytes: int, seed: int = 7) -> list[str]:

@@ -20,10 +20,11 @@ import atheris
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 with atheris.instrument_imports():
+    from corpus.articles.clean import clean_article
+    from corpus.articles.decode import decode_bytes
     from corpus.errors import InputError
-    from corpus.ingest.clean import clean_article, normalize
-    from corpus.ingest.decode import decode_bytes
-    from corpus.segment import segment
+    from corpus.text.normalize import normalize
+    from corpus.text.segmenter import segment
 
 _BAD_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200b\ufeff\ud800-\udfff]")
 _WS = re.compile(r"\s+")

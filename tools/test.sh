@@ -2,7 +2,7 @@
 # The whole test suite: lint, types, tests. Installs what it needs (see tools/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./tools/setup.sh
+./tools/setup.sh dev
 ./tools/browser_deps.sh
 echo "== ruff" >&2
 .venv/bin/ruff check corpus tests tools

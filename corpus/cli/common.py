@@ -1,20 +1,15 @@
-"""Shared CLI plumbing: options, error reporting, consoles."""
+"""Shared CLI plumbing: options, the settings of the root command, consoles."""
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from corpus.errors import CorpusError
 from corpus.workspace import Workspace
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -30,33 +25,22 @@ WorkspaceOpt = Annotated[
 ]
 
 
-def debug_enabled() -> bool:
-    """True when --debug was given (or CORPUS_DEBUG=1)."""
-    return os.environ.get("CORPUS_DEBUG", "") not in ("", "0")
+@dataclass(frozen=True)
+class Settings:
+    """Options of the root command (``corpus --debug --allow-insecure ...``)."""
+
+    debug: bool = False
+    allow_insecure: bool = False
+
+
+def settings(ctx: typer.Context) -> Settings:
+    """The root command's settings (``corpus --debug --allow-insecure``) seen from ``ctx``."""
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, Settings) else Settings()
 
 
 def workspace(path: Path | None) -> Workspace:
     return Workspace.resolve(path)
-
-
-def handle_errors(fn: F) -> F:
-    """Turn library errors into a one-line message naming the fix (traceback with --debug)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CorpusError as exc:
-            if debug_enabled():
-                console.print_exception()
-            fix = f" [dim](fix: {escape(exc.hint)})[/]" if exc.hint else ""
-            console.print(f"[bold red]error:[/] {escape(exc.message)}{fix}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.print("[yellow]interrupted[/]: finished writes are kept; run again to resume")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def escape(text: str) -> str:

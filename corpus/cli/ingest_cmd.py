@@ -8,13 +8,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.articles.ingestion import IngestReport, ingest
+from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
-from corpus.ingest import IngestReport, ingest
-from corpus.sentence_table import SplitReport, split
+from corpus.sentences import SplitReport, split
 
 
-@handle_errors
 def ingest_cli(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .jsonl).")],
     workspace_dir: WorkspaceOpt = None,
@@ -34,7 +33,6 @@ def ingest_cli(
         raise typer.Exit(1)
 
 
-@handle_errors
 def split_cli(
     workspace_dir: WorkspaceOpt = None,
     max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,

@@ -1,19 +1,21 @@
-"""Entry point of the ``corpus`` command."""
+"""Entry point of the ``corpus`` command and its one error handler.
+
+Every command runs inside :class:`CorpusGroup.invoke`, so errors are reported
+the same way everywhere: a ``CorpusError`` prints one line with the fix and
+exits with its code (75 and "temporary: run again" for transient ones); any
+other exception prints one line and "run with --debug for the traceback".
+"""
 
 from __future__ import annotations
 
 import importlib
-import os
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
 
-app = typer.Typer(
-    name="corpus",
-    help="Build human-labelled claim and stance corpora from news with Label Studio.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
+from corpus.cli.common import Settings, console, escape, settings
+from corpus.errors import EXIT_FAILED, CorpusError
 
 # Each module registers its commands on ``app`` (spaCy-style: one module per command group).
 COMMAND_MODULES = [
@@ -28,18 +30,57 @@ COMMAND_MODULES = [
 ]
 
 
+def report_error(exc: BaseException, *, debug: bool) -> int:
+    """Print ``exc`` as one line (and the traceback with ``--debug``); return the exit code."""
+    if debug:
+        console.print_exception()
+    if isinstance(exc, CorpusError):
+        fix = f" [dim](fix: {escape(exc.hint)})[/]" if exc.hint else ""
+        label = "error (temporary: run again)" if exc.transient else "error"
+        console.print(f"[bold red]{label}:[/] {escape(exc.message)}{fix}")
+        return exc.exit_code
+    detail = " ".join(str(exc).split())[:300]
+    console.print(f"[bold red]error:[/] unexpected {type(exc).__name__}"
+                  f"{': ' + escape(detail) if detail else ''}"
+                  + ("" if debug else " [dim](run with --debug for the traceback)[/]"))
+    return EXIT_FAILED
+
+
+class CorpusGroup(TyperGroup):
+    """The root command group: the one place where errors become messages and exit codes."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            console.print("[yellow]interrupted[/]: finished writes are kept; run again to resume")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith(("typer", "click")):
+                raise  # exits, aborts and usage errors: the framework reports them
+            raise typer.Exit(report_error(exc, debug=settings(ctx).debug)) from None
+
+
+app = typer.Typer(
+    name="corpus",
+    cls=CorpusGroup,
+    help="Build human-labelled claim and stance corpora from news with Label Studio.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
     allow_insecure: bool = typer.Option(
         False, "--allow-insecure",
-        help="Allow a plain-HTTP LABEL_STUDIO_URL to a host other than localhost.",
+        help="Allow a plain-HTTP LABEL_STUDIO_URL to a host other than loopback.",
     ),
 ) -> None:
-    if debug:
-        os.environ["CORPUS_DEBUG"] = "1"
-    if allow_insecure:
-        os.environ["CORPUS_ALLOW_INSECURE"] = "1"
+    ctx.obj = Settings(debug=debug, allow_insecure=allow_insecure)
 
 
 for _name in COMMAND_MODULES:

@@ -8,13 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import SchemaOpt
 
 
-@handle_errors
 def pull_cli(
+    ctx: typer.Context,
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
     full: Annotated[bool, typer.Option("--full", help="Re-read every task; drop annotations "
                                        "deleted in Label Studio.")] = False,
@@ -23,12 +23,13 @@ def pull_cli(
 ) -> None:
     """Fetch new and changed annotations (incremental; --full to reconcile everything)."""
     from corpus.labelschema import load_schema
-    from corpus.labelstudio.pull import pull
+    from corpus.labelstudio.annotations import pull
 
     s = load_schema(schema)
     ws = workspace(ws_dir)
     with progress_bar("pull") as update:
-        report = pull(ws, project, full=full, progress=update, schema=s)
+        report = pull(ws, project, full=full, progress=update, schema=s,
+                      allow_insecure=settings(ctx).allow_insecure)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")
     table = Table(title=f"annotations of {project!r} by label", title_justify="left")

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, escape, handle_errors, out, workspace
+from corpus.cli.common import WorkspaceOpt, escape, out, settings, workspace
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import SchemaOpt, split_targets
 
 
-@handle_errors
 def push_cli(
+    ctx: typer.Context,
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
     targets: Annotated[
         str | None,
@@ -29,14 +29,15 @@ def push_cli(
 ) -> None:
     """Import one Label Studio task per sentence; re-running imports nothing twice."""
     from corpus.labelschema import load_schema
-    from corpus.labelstudio.push import push
+    from corpus.labelstudio.tasks import push
 
     ws = workspace(ws_dir)
     with progress_bar("push") as update:
         report = push(ws, project, targets=split_targets(targets) if targets is not None
                       else None, limit=limit,
                       articles=split_targets(articles) or None, batch_size=batch_size,
-                      progress=update, schema=load_schema(schema))
+                      progress=update, schema=load_schema(schema),
+                      allow_insecure=settings(ctx).allow_insecure)
     out.print(escape(report.summary()))
     if report.targets_suggested:
         out.print("[yellow]stance targets were suggested from the corpus[/]; to change them "

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from corpus.cli.common import WorkspaceOpt, escape, handle_errors, out, workspace
+from corpus.cli.common import WorkspaceOpt, escape, out, workspace
 from corpus.errors import ReleaseError
-from corpus.release.model import SPLITS
+from corpus.releases.model import CHART_FILE, SPLITS
 
 
 def _release_dir(workspace_dir: Path | None, name: str) -> Path:
@@ -25,7 +25,6 @@ def _alpha(value: Any) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
-@handle_errors
 def release_cli(
     name: Annotated[str, typer.Argument(help="Release name: folder under workspace/releases.")],
     workspace_dir: WorkspaceOpt = None,
@@ -40,7 +39,7 @@ def release_cli(
     ] = None,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
-    from corpus.release import release
+    from corpus.releases.build import release
 
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
                    split_ratios=split, schema=schema, message=message)
@@ -51,14 +50,13 @@ def release_cli(
     out.print(f"manifest sha256 {info.manifest_sha256}")
 
 
-@handle_errors
 def versions_cli(
     name: Annotated[str, typer.Argument(help="Release name or folder.")],
     workspace_dir: WorkspaceOpt = None,
 ) -> None:
     """List the versions of a release."""
-    from corpus.load import versions
-    from corpus.release.manifest import read_manifest
+    from corpus.releases.manifest import read_manifest
+    from corpus.releases.reader import versions
 
     folder = _release_dir(workspace_dir, name)
     names = versions(folder)
@@ -76,7 +74,6 @@ def versions_cli(
     out.print(table)
 
 
-@handle_errors
 def diff_cli(
     name: Annotated[str, typer.Argument(help="Release name or folder.")],
     a: Annotated[str, typer.Argument(help="Older version, e.g. v1.")],
@@ -85,7 +82,7 @@ def diff_cli(
     limit: Annotated[int, typer.Option(help="Sentence ids shown per list (0: all).")] = 20,
 ) -> None:
     """List sentences added, removed and relabelled between two versions."""
-    from corpus.load import diff
+    from corpus.releases.reader import diff
 
     d = diff(_release_dir(workspace_dir, name), a, b)
     out.print(f"{d.a} -> {d.b}: {len(d.added)} added, {len(d.removed)} removed, "
@@ -103,32 +100,30 @@ def diff_cli(
         out.print(f"  ... {len(d.relabelled) - len(shown)} more relabelled")
 
 
-@handle_errors
 def verify_cli(
     name: Annotated[str, typer.Argument(help="Release name or folder.")],
     version: Annotated[str | None, typer.Argument(help="Version (default: all).")] = None,
     workspace_dir: WorkspaceOpt = None,
 ) -> None:
     """Re-check the sha256 of every file of one or all versions."""
-    from corpus.load import verify
+    from corpus.releases.reader import verify
 
     folder = _release_dir(workspace_dir, name)
     for v in verify(folder, version):
         out.print(f"ok {escape(str(folder / v))}")
 
 
-@handle_errors
 def stats_cli(
     name: Annotated[str, typer.Argument(help="Release name or folder.")],
     version: Annotated[str, typer.Argument(help="Version (default: latest).")] = "latest",
     workspace_dir: WorkspaceOpt = None,
     png: Annotated[Path | None, typer.Option(
-        help="Chart path (default: releases/NAME/stats-vNNNN.png).")] = None,
+        help="Also draw the chart (PNG) into this file; needs the 'chart' extra.")] = None,
 ) -> None:
-    """Print label distribution and agreement of a version and write a PNG chart."""
-    from corpus.load import resolve
-    from corpus.release.chart import render_chart
-    from corpus.release.manifest import read_manifest
+    """Print label distribution and agreement of a version (and, with --png, a chart)."""
+    from corpus.releases.chart import render_chart
+    from corpus.releases.manifest import read_manifest
+    from corpus.releases.reader import resolve
 
     folder = _release_dir(workspace_dir, name)
     vdir = resolve(folder, version)
@@ -166,9 +161,11 @@ def stats_cli(
             pt.add_row(escape(p["a"]), escape(p["b"]), str(p["items"]),
                        f"{p['percent_agreement']:.3f}", _alpha(p["cohen_kappa"]))
         out.print(pt)
-    target = png or vdir.parent / f"stats-{vdir.name}.png"
-    render_chart(m, target)
-    out.print(f"chart -> {escape(str(target))}")
+    if png is not None:
+        render_chart(m, png)
+        out.print(f"chart -> {escape(str(png))}")
+    elif (vdir / CHART_FILE).is_file():
+        out.print(f"chart: {escape(str(vdir / CHART_FILE))}")
 
 
 def register(app: typer.Typer) -> None:

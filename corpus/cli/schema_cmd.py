@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from corpus.cli.common import console, handle_errors, out
+from corpus.cli.common import console, out
 
 schema_app = typer.Typer(help="Inspect the label schema and render the Label Studio config.",
                          no_args_is_help=True)
@@ -16,7 +17,8 @@ schema_app = typer.Typer(help="Inspect the label schema and render the Label Stu
 SchemaOpt = Annotated[
     Path | None,
     typer.Option("--schema", "-s",
-                 help="Schema YAML (default: $CORPUS_SCHEMA or schema/claims_stance.yaml).",
+                 help="Your own schema YAML (default: $CORPUS_SCHEMA, else the shipped "
+                 "schema/claims_stance.yaml).",
                  show_default=False),
 ]
 
@@ -29,7 +31,6 @@ def split_targets(raw: str | None) -> list[str]:
 
 
 @schema_app.command("show")
-@handle_errors
 def show(schema: SchemaOpt = None) -> None:
     """Print the schema's fields, kinds, values and hotkeys."""
     from corpus.labelschema import load_schema
@@ -50,7 +51,6 @@ def show(schema: SchemaOpt = None) -> None:
 
 
 @schema_app.command("render")
-@handle_errors
 def render(
     schema: SchemaOpt = None,
     targets: Annotated[
@@ -60,21 +60,19 @@ def render(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o",
-                     help="Write here (default: schema/label_config.xml next to the schema); "
-                     "- prints to stdout."),
+        typer.Option("--output", "-o", help="Write the XML to this file (default: stdout)."),
     ] = None,
 ) -> None:
-    """Render the Label Studio labelling config (XML) from the schema."""
+    """Render the Label Studio labelling config (XML) from the schema, to stdout or -o FILE."""
     from corpus.labelschema import load_schema
     from corpus.labelstudio.render import render_label_config, render_to_file
 
     s = load_schema(schema)
     target_list = split_targets(targets)
-    if output is not None and str(output) == "-":
-        out.print(render_label_config(s, target_list), end="", markup=False, highlight=False)
+    if output is None or str(output) == "-":
+        sys.stdout.write(render_label_config(s, target_list))
         return
-    dest = output or (s.source.parent if s.source else Path("schema")) / "label_config.xml"
+    dest = output
     render_to_file(s, dest, target_list)
     console.print(f"wrote {dest} ({s.name} v{s.version}, {len(target_list)} stance targets)")
 

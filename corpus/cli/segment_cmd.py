@@ -9,13 +9,11 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import handle_errors
+from corpus.articles.decode import decode_bytes
 from corpus.errors import InputError
-from corpus.ingest.decode import decode_bytes
-from corpus.segment import segment
+from corpus.text.segmenter import segment
 
 
-@handle_errors
 def segment_cli(
     file: Annotated[str, typer.Argument(help="A text file, or - for standard input.")] = "-",
     lang: Annotated[str | None, typer.Option(help="Language hint: zh, en (default: auto).")] = None,

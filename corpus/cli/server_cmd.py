@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.labelstudio import server
 
 server_app = typer.Typer(
@@ -17,7 +17,6 @@ server_app = typer.Typer(
 
 
 @server_app.command("start")
-@handle_errors
 def start_cli(
     ws: WorkspaceOpt = None,
     port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: a free one).")]
@@ -40,7 +39,6 @@ def start_cli(
 
 
 @server_app.command("stop")
-@handle_errors
 def stop_cli(ws: WorkspaceOpt = None) -> None:
     """Stop the workspace's Label Studio (only the process this tool started)."""
     target = workspace(ws)
@@ -51,7 +49,6 @@ def stop_cli(ws: WorkspaceOpt = None) -> None:
 
 
 @server_app.command("status")
-@handle_errors
 def status_cli(ws: WorkspaceOpt = None) -> None:
     """Show whether Label Studio runs, its URL and login (the password stays in its file)."""
     st = server.status(workspace(ws))

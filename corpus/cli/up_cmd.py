@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, console, escape, handle_errors, out, workspace
+from corpus.articles.ingestion import ingest
+from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.ingest_cmd import print_ingest, run_split
 from corpus.cli.progress import progress_bar
-from corpus.ingest import ingest
 from corpus.labelstudio import server
-from corpus.labelstudio.push import push
+from corpus.labelstudio.tasks import push
 
 
-@handle_errors
 def up_cli(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Article files or folders.")],
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project.")]
     = "claims",
@@ -52,7 +55,8 @@ def up_cli(
 
     target_list = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
     with progress_bar("push") as update:
-        pushed = push(ws, project, targets=target_list, progress=update)
+        pushed = push(ws, project, targets=target_list, progress=update,
+                      allow_insecure=settings(ctx).allow_insecure)
     out.print(pushed.summary())
 
     out.print("\n[bold]Next steps[/]")
@@ -63,10 +67,23 @@ def up_cli(
         out.print(f"  1. open {escape(os.environ['LABEL_STUDIO_URL'])} and label project "
                   f"{escape(project)!r}")
     out.print(f"  2. label the tasks of project {escape(project)!r}")
-    out.print(f"  3. corpus pull --project {escape(project)}")
-    out.print(f"  4. corpus release {escape(project)}")
+    exe, where = _executable(), f"-w {shlex.quote(str(ws.root))}"
+    out.print(f"  3. {exe} pull --project {shlex.quote(project)} {where}")
+    out.print(f"  4. {exe} release {shlex.quote(project)} {where}")
     if report.failed:
         raise typer.Exit(1)
+
+
+def _executable() -> str:
+    """How to run this very ``corpus`` from a new shell (any folder, no venv activated):
+    ``corpus`` when that is what PATH finds, else the absolute path of this executable."""
+    here = Path(sys.argv[0]).absolute() if sys.argv and sys.argv[0] else None
+    if here is None or here.name != "corpus" or not here.is_file():
+        return f"{shlex.quote(sys.executable)} -m corpus"
+    on_path = shutil.which("corpus")
+    if on_path is not None and Path(on_path).resolve() == here.resolve():
+        return "corpus"
+    return shlex.quote(str(here))
 
 
 def register(app: typer.Typer) -> None:

@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
@@ -37,13 +37,12 @@ from tenacity import (
 )
 
 from corpus.errors import AuthError, LabelStudioError, ServerUnavailable
-from corpus.labelstudio.server import Connection, TokenKind, token_kind
+from corpus.labelstudio.connection import Connection, TokenKind, token_kind
+from corpus.labelstudio.queries import updated_since_query
 
 log = logging.getLogger(__name__)
 
 JSON = Any
-DM_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-"""The only datetime format Label Studio's Data Manager filters parse."""
 
 _START_HINT = "start it with `corpus server start` or set LABEL_STUDIO_URL"
 _KEY_HELP = (
@@ -101,34 +100,6 @@ def _jwt_expiry(token: str) -> float | None:
         return None
 
 
-def dm_datetime(value: datetime) -> str:
-    """Format a datetime for a Data Manager filter (UTC, microseconds, ``Z``)."""
-    if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
-    return value.strftime(DM_DATETIME_FORMAT)
-
-
-def updated_since_query(since: datetime | str, *, inclusive: bool = False) -> dict[str, Any]:
-    """Data Manager query selecting tasks whose ``updated_at`` is after ``since``, oldest first.
-
-    Task ``updated_at`` moves whenever one of its annotations is created,
-    updated or deleted (Label Studio 1.23).
-    """
-    value = since if isinstance(since, str) else dm_datetime(since)
-    return {
-        "filters": {
-            "conjunction": "and",
-            "items": [{
-                "filter": "filter:tasks:updated_at",
-                "operator": "greater_or_equal" if inclusive else "greater",
-                "type": "Datetime",
-                "value": value,
-            }],
-        },
-        "ordering": ["tasks:updated_at"],
-    }
-
-
 class LabelStudioClient:
     """Typed access to one Label Studio server.
 
@@ -164,7 +135,7 @@ class LabelStudioClient:
 
     @classmethod
     def from_connection(cls, conn: Connection, **kwargs: Any) -> LabelStudioClient:
-        """A client for a ``Connection`` from ``corpus.labelstudio.server.connection``."""
+        """A client for a ``Connection`` from ``corpus.labelstudio.connection.connection``."""
         return cls(conn.url, conn.token, kind=conn.token_kind, **kwargs)
 
     def __repr__(self) -> str:
@@ -323,24 +294,25 @@ class LabelStudioClient:
             raise ServerUnavailable(
                 f"Label Studio at {self.url} answered HTTP {code} on {where}: "
                 f"{self._redact(_server_message(response))}",
-                hint="check the server log, then run the command again",
+                hint="check the server log, then run the command again", status=code,
             )
         if code == 401:
             raise AuthError(
                 f"Label Studio at {self.url} rejected the API token ({self.token_kind} token): "
                 f"{self._redact(_server_message(response))}",
-                hint=_KEY_HELP,
+                hint=_KEY_HELP, status=code,
             )
         if code >= 400:
             raise LabelStudioError(
                 f"Label Studio refused {where}: HTTP {code}: "
                 f"{self._redact(_server_message(response))}",
                 hint="check the request parameters and your permissions on the server",
+                status=code,
             )
         if code >= 300:
             raise LabelStudioError(
                 f"Label Studio redirected {where} to {response.headers.get('location', '?')}",
-                hint="check LABEL_STUDIO_URL (scheme, host and path prefix)",
+                hint="check LABEL_STUDIO_URL (scheme, host and path prefix)", status=code,
             )
         if code == 204 or not response.content:
             return None
@@ -382,7 +354,7 @@ class LabelStudioClient:
         """Create a user in the admin's organisation (no password; cannot log in until set).
 
         The REST API does not reveal the new user's token; for the embedded server
-        use ``corpus.labelstudio.server.add_local_user``.
+        use ``corpus.labelstudio.users.add_local_user``.
         """
         out: dict[str, Any] = self.request("POST", "/api/users/", json_body={
             "email": email, "username": username or email.split("@")[0],
@@ -480,7 +452,7 @@ class LabelStudioClient:
         try:
             out: dict[str, Any] = self.request("GET", "/api/tasks/", params=params)
         except LabelStudioError as exc:
-            if "HTTP 404" in exc.message and page > 1:  # "Invalid page." past the last page
+            if exc.status == 404 and page > 1:  # "Invalid page." past the last page
                 return {"tasks": [], "total": None}
             raise
         return out

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from corpus.errors import SchemaError
+from corpus.errors import ConfigError, SchemaError
 from corpus.labelschema import Field, LabelSchema, stance_control_name
 
 TEXT_NAME = "text"
@@ -159,7 +159,7 @@ def render_to_file(
     schema: LabelSchema, path: Path, targets: Sequence[str] = ()
 ) -> str:
     """Render and atomically write the XML to ``path``; returns the XML."""
-    from corpus.atomic import write_text
+    from corpus.storage.atomic import write_text
 
     xml = render_label_config(schema, targets)
     write_text(path, xml)
@@ -240,15 +240,23 @@ def markdown_to_html(md: str) -> str:
     return "\n".join(out)
 
 
-def default_guidelines_path() -> Path:
-    """``<repo>/schema/guidelines.md``."""
-    return Path(__file__).resolve().parents[2] / "schema" / "guidelines.md"
+def guidelines_path(schema: LabelSchema | None = None) -> Path:
+    """The guidelines of ``schema``: ``guidelines.md`` next to a user's own schema file,
+    else the shipped ``schema/guidelines.md``."""
+    from corpus.resources import GUIDELINES, resource_path
+
+    if schema is not None and schema.source is not None:
+        own = schema.source.parent / GUIDELINES
+        if own.is_file():
+            return own
+    return resource_path(GUIDELINES)
 
 
 def guidelines_html(path: Path | None = None) -> str:
-    """Annotator guidelines as HTML for the project's expert instructions ('' if missing)."""
-    p = path or default_guidelines_path()
+    """Annotator guidelines (Markdown) as HTML for the project's expert instructions."""
+    p = path or guidelines_path()
     try:
         return markdown_to_html(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read the annotator guidelines ({type(exc).__name__})",
+                          hint="restore the file, or save it as UTF-8 Markdown") from None

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow.compute as pc
 
 from corpus.errors import WorkspaceError
+from corpus.text.tokenizer import default_userdict
 from corpus.workspace import Workspace
 
 #: jieba part-of-speech tags kept: person, place, organisation, other proper nouns, nouns,
@@ -37,9 +37,7 @@ def suggest_targets_from_texts(texts: list[str], k: int = 10) -> list[TargetSugg
     import jieba.analyse
 
     jieba.setLogLevel(60)
-    userdict = Path(__file__).resolve().parents[2] / "schema" / "jieba_userdict.txt"
-    if userdict.exists():
-        jieba.load_userdict(str(userdict))
+    jieba.load_userdict(str(default_userdict()))
     joined = "\n".join(texts)
     if not joined.strip():
         return []
@@ -65,7 +63,7 @@ def suggest_targets(
     workspace: Workspace, k: int = 10, *, articles: list[str] | None = None
 ) -> list[TargetSuggestion]:
     """Suggest ``k`` stance targets from ``workspace/sentences.parquet``."""
-    from corpus.store import read_table
+    from corpus.storage.tables import read_table
 
     path = workspace.require(workspace.sentences, produced_by="corpus ingest")
     try:

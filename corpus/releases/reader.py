@@ -12,9 +12,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.errors import IntegrityError, ReleaseError
-from corpus.release.diff import ReleaseDiff, diff_tables
-from corpus.release.manifest import read_manifest
-from corpus.release.model import (
+from corpus.releases.diff import ReleaseDiff, diff_tables
+from corpus.releases.manifest import read_manifest
+from corpus.releases.model import (
     SPLITS,
     VERSION_RE,
     data_file,
@@ -23,7 +23,7 @@ from corpus.release.model import (
     parse_version,
     version_name,
 )
-from corpus.release.verify import verify_version
+from corpus.releases.verify import verify_version
 
 __all__ = ["ReleaseDiff", "diff", "load", "resolve", "verify", "versions"]
 

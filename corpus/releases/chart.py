@@ -1,4 +1,8 @@
-"""PNG chart of a version: label distribution per field and agreement per field."""
+"""PNG chart of a version: label distribution per field and agreement per field.
+
+matplotlib is optional (the ``chart`` extra): without it a release is built
+without ``docs/stats.png`` and ``corpus stats --png`` says what to install.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,28 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from corpus.extras import available, require
+
+
+def can_render() -> bool:
+    """True when matplotlib is installed."""
+    return available("matplotlib")
+
 
 def preload() -> None:
     """Import the matplotlib modules the chart needs (call from a thread to overlap I/O)."""
-    import matplotlib.backends.backend_agg
-    import matplotlib.figure  # noqa: F401
+    if can_render():
+        require("matplotlib.backends.backend_agg")
+        require("matplotlib.figure")
 
 
 def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
-    """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg).
+
+    Raises MissingExtra naming ``pip install 'claim-corpus[chart]'`` without matplotlib.
+    """
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg").FigureCanvasAgg
+    Figure = require("matplotlib.figure").Figure
 
     fields = [f for f in manifest["schema"]["fields"] if f["kind"] in ("single", "multi")]
     labels = manifest.get("labels", {})

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from corpus.articles.clean import clean_article
+from corpus.articles.decode import decode_bytes
 from corpus.errors import InputError
-from corpus.ingest.clean import clean_article, normalize
-from corpus.ingest.decode import decode_bytes
+from corpus.text.normalize import normalize
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.errors import ReleaseError
-from corpus.release.model import FieldLike, SchemaLike, primary_field
+from corpus.releases.model import FieldLike, SchemaLike, primary_field
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import IntegrityError, ReleaseError
-from corpus.release.model import MANIFEST, MANIFEST_SIDECAR
+from corpus.releases.model import MANIFEST, MANIFEST_SIDECAR
 
 FORMAT = 1
 

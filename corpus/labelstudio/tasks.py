@@ -1,20 +1,17 @@
 """Push sentences to Label Studio as tasks: one task per sentence, idempotent, crash-safe.
 
-State lives in ``workspace/sync/<project>/``:
+The project's sync state (``corpus.labelstudio.sync``) makes a re-push import
+nothing twice:
 
-- ``project.json``: project id, server URL, schema name/version/sha256, targets,
-  sha256 of the label config;
-- ``ledger.parquet``: ``sentence_id -> ls_task_id`` of every imported task,
-  rewritten atomically after every batch;
-- ``pending.json``: the sentence ids of the batch being imported. It is written
-  (atomically) *before* the import call and removed after the ledger write; if
-  it is present at start, a previous push died in between, and the project's
-  tasks newer than the ledger are listed and matched by ``data.sentence_id``
-  before anything is imported again. A re-push therefore never duplicates.
-- ``recheck.json``: written when a push finds ``pending.json``. The server may
-  still finish the interrupted import after the next push has reconciled, so
-  later pushes re-scan the tasks above that batch and delete late duplicates
-  (those without annotations) until a scan ``RECHECK_SECONDS`` later is clean.
+- the ledger maps ``sentence_id -> ls_task_id``;
+- ``pending.json`` is written before each import call and removed after the
+  ledger write; if it is present at start, a previous push died in between, and
+  the project's tasks newer than the ledger are matched by ``data.sentence_id``
+  before anything is imported again;
+- ``recheck.json``: the server may still finish an interrupted import after the
+  next push has reconciled, so later pushes re-scan the tasks above that batch
+  and delete late duplicates (those without annotations) until a scan
+  ``RECHECK_SECONDS`` later is clean.
 
 Import requests have no read timeout for the same reason: Label Studio completes
 an accepted import even after its client has given up.
@@ -23,12 +20,9 @@ an accepted import even after its client has given up.
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -36,79 +30,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import remove_stale, write_json, write_table
-from corpus.errors import ConfigError, LabelStudioError, WorkspaceError
+from corpus.errors import LabelStudioError
 from corpus.labelschema import LabelSchema, load_schema
-from corpus.labelstudio.render import guidelines_html, render_label_config
+from corpus.labelstudio.connection import open_client
+from corpus.labelstudio.queries import id_above_query
+from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
+from corpus.labelstudio.sync import ProjectSync, now_iso
 from corpus.workspace import Workspace
 
 Progress = Callable[[int, int], None]
 
-LEDGER_SCHEMA = pa.schema([
-    pa.field("sentence_id", pa.string(), nullable=False),
-    pa.field("ls_task_id", pa.int64(), nullable=False),
-])
 CONTEXT_SENTENCES = 2
 DEFAULT_BATCH_SIZE = 2000
 SUGGESTED_TARGETS = 5
 # After an interrupted import, later pushes re-scan for late duplicates for this long.
 RECHECK_SECONDS = 600.0
 
-_SAFE_NAME = re.compile(r"^[\w][\w .+\-]{0,99}$")
-
-
-# --------------------------------------------------------------------------- sync state
-
-
-def sync_dir(workspace: Workspace, project: str) -> Path:
-    """``workspace/sync/<project>/`` (the project name must be a safe folder name)."""
-    if not _SAFE_NAME.match(project) or project.strip() != project:
-        raise ConfigError(
-            f"project name {project!r} cannot be used as a folder name",
-            hint="use letters, digits, spaces, '.', '-', '_' or '+' (at most 100 characters)",
-        )
-    return workspace.sync_dir / project
-
-
-def _paths(workspace: Workspace, project: str) -> tuple[Path, Path, Path]:
-    d = sync_dir(workspace, project)
-    return d / "project.json", d / "ledger.parquet", d / "pending.json"
-
-
-def read_project_state(workspace: Workspace, project: str) -> dict[str, Any] | None:
-    """The stored ``project.json`` of ``project`` (None if never pushed)."""
-    import json
-
-    path = _paths(workspace, project)[0]
-    try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise WorkspaceError(f"{path} is unreadable ({exc})",
-                             hint="delete it; the next push finds the project by title") from None
-    return data
-
 
 def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
     """``sentence_id -> ls_task_id`` of the tasks pushed to ``project``."""
-    path = _paths(workspace, project)[1]
-    if not path.exists():
-        return {}
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise WorkspaceError(f"{path} is not a readable ledger ({exc})",
-                             hint="delete it; the next push rebuilds it from the project's tasks"
-                             ) from None
-    return dict(zip(table.column("sentence_id").to_pylist(),
-                    table.column("ls_task_id").to_pylist(), strict=True))
-
-
-def _write_ledger(path: Path, ledger: dict[str, int]) -> None:
-    table = pa.table({"sentence_id": list(ledger), "ls_task_id": list(ledger.values())},
-                     schema=LEDGER_SCHEMA)
-    write_table(path, table)
+    return ProjectSync.of(workspace, project).read_ledger()
 
 
 # --------------------------------------------------------------------------- tasks
@@ -234,48 +175,12 @@ class PushReport:
 # --------------------------------------------------------------------------- push
 
 
-def _client(workspace: Workspace) -> Any:
-    from corpus.labelstudio.client import LabelStudioClient
-    from corpus.labelstudio.server import connection
-
-    return LabelStudioClient.from_connection(connection(workspace))
-
-
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _id_query(after_id: int) -> dict[str, Any]:
-    return {
-        "filters": {"conjunction": "and", "items": [{
-            "filter": "filter:tasks:id", "operator": "greater", "type": "Number",
-            "value": after_id,
-        }]},
-        "ordering": ["tasks:id"],
-    }
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _read_recheck(path: Path) -> dict[str, Any]:
-    value = _read_json(path)
-    if value and isinstance(value.get("after_task_id"), int):
-        return value
-    return {}
-
-
 def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
-               wanted: set[str] | None, after: int | None = None) -> tuple[int, int, int]:
+               after: int | None = None) -> tuple[int, int, int]:
     """Match the project's tasks above task id ``after`` to the ledger by ``data.sentence_id``.
 
     Tasks the ledger misses are added; a second task of a sentence already in the
@@ -287,11 +192,11 @@ def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
     if after is None:
         after = max(ledger.values(), default=0)
     added = deleted = kept = 0
-    for task in client.iter_tasks(project_id, query=_id_query(after), page_size=5000,
+    for task in client.iter_tasks(project_id, query=id_above_query(after), page_size=5000,
                                   fields="task_only"):
         data = task.get("data") or {}
         sid = data.get("sentence_id")
-        if not isinstance(sid, str) or (wanted is not None and sid not in wanted):
+        if not isinstance(sid, str):
             continue
         task_id = int(task["id"])
         if sid not in ledger:
@@ -306,23 +211,41 @@ def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
     return added, deleted, kept
 
 
+def _choose_targets(targets: Sequence[str] | None, state: dict[str, Any] | None,
+                    schema: LabelSchema, tasks: list[dict[str, Any]]) -> tuple[list[str], bool]:
+    """The stance targets to use and whether they were suggested from the corpus."""
+    suggested = False
+    if targets is None:
+        if state is not None and state.get("targets") is not None:
+            targets = list(state["targets"])
+        elif schema.fields_of_kind("stance"):
+            from corpus.labelstudio.targets import suggest_targets_from_texts
+
+            targets = [s.target for s in suggest_targets_from_texts(
+                [t["text"] for t in tasks], SUGGESTED_TARGETS)]
+            suggested = True
+        else:
+            targets = []
+    return [t.strip() for t in targets if t.strip()], suggested
+
+
 def _find_or_create_project(
-    client: Any, workspace: Workspace, project: str, schema: LabelSchema,
-    targets: list[str], state: dict[str, Any] | None, config: str, instructions: str,
+    client: Any, sync: ProjectSync, schema: LabelSchema, state: dict[str, Any] | None,
+    config: str, instructions: str,
 ) -> tuple[dict[str, Any], bool, bool]:
     """Return (project, created, config_updated)."""
+    project = sync.project
     proj: dict[str, Any] | None = None
     if state is not None and state.get("url") == client.url:
         try:
             proj = client.get_project(int(state["project_id"]))
         except LabelStudioError as exc:
-            if "HTTP 404" not in exc.message:
+            if exc.status != 404:
                 raise
             raise LabelStudioError(
                 f"project {project!r} (id {state['project_id']}) recorded in "
-                f"{_paths(workspace, project)[0]} no longer exists on {client.url}",
-                hint=f"delete {sync_dir(workspace, project)} to push afresh, or push to a new "
-                "project name",
+                f"{sync.state_path} no longer exists on {client.url}",
+                hint=f"delete {sync.folder} to push afresh, or push to a new project name",
             ) from None
     if proj is None:
         found = client.list_projects(title=project)
@@ -360,6 +283,74 @@ def _find_or_create_project(
     return proj, False, True
 
 
+def _record_state(sync: ProjectSync, state: dict[str, Any] | None, project_id: int,
+                  url: str, schema: LabelSchema, targets: list[str], config: str) -> None:
+    sync.write_state({
+        "project": sync.project, "project_id": project_id, "url": url,
+        "schema_name": schema.name, "schema_version": schema.version,
+        "schema_sha256": schema.sha256, "targets": targets,
+        "label_config_sha256": _sha(config),
+        "created_at": (state or {}).get("created_at") or now_iso(),
+        "updated_at": now_iso(),
+    })
+
+
+def _recover(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, int],
+             report: PushReport, *, created: bool, task_number: int) -> None:
+    """Bring the ledger up to date with the project before importing anything.
+
+    Needed after a crash between import and ledger write, with a lost ledger, or
+    for a project filled by someone else; and, after an interrupted import, on
+    every push until a late re-scan finds nothing new.
+    """
+    if created:
+        sync.clear_pending()
+        sync.clear_recheck()
+    pending = sync.read_pending()
+    needs_reconcile = sync.pending_path.exists() or (
+        not created and not ledger and task_number > 0)
+    recheck = sync.read_recheck()
+    if sync.pending_path.exists():
+        # The interrupted batch may still be imported by the server later: re-scan
+        # from here on the next pushes too, until a late scan finds nothing.
+        after = int(pending.get("after_task_id", 0)) if pending else 0
+        recheck = {"after_task_id": min(after, recheck.get("after_task_id", after)),
+                   "since": recheck.get("since", time.time())}
+        sync.write_recheck(recheck)
+    if not (needs_reconcile or recheck):
+        return
+    added, deleted, kept = _reconcile(
+        client, project_id, ledger, after=int(recheck["after_task_id"]) if recheck else None)
+    report.reconciled, report.duplicates_deleted, report.duplicates_kept = added, deleted, kept
+    sync.write_ledger(ledger)
+    sync.clear_pending()
+    if recheck and not (added or deleted or kept) and (
+            time.time() - float(recheck["since"]) > RECHECK_SECONDS):
+        sync.clear_recheck()
+
+
+def _import(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, int],
+            todo: list[dict[str, Any]], batch_size: int, report: PushReport,
+            progress: Progress | None) -> None:
+    """Import ``todo`` in batches: pending first, then the import, then the ledger."""
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    for lo in range(0, total, max(1, batch_size)):
+        batch = todo[lo:lo + batch_size]
+        sync.write_pending(project_id, max(ledger.values(), default=0),
+                           [t["sentence_id"] for t in batch])
+        ids = client.import_tasks(project_id, [{"data": t} for t in batch],
+                                  batch_size=len(batch))
+        for t, task_id in zip(batch, ids, strict=True):
+            ledger[t["sentence_id"]] = int(task_id)
+        sync.write_ledger(ledger)
+        sync.clear_pending()
+        report.imported += len(batch)
+        if progress:
+            progress(report.imported, total)
+
+
 def push(
     workspace: Workspace | Path | str | None,
     project: str,
@@ -371,115 +362,55 @@ def push(
     progress: Progress | None = None,
     schema: LabelSchema | None = None,
     client: Any = None,
+    allow_insecure: bool = False,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
     Idempotent and crash-safe (see the module docstring). ``targets`` are the
     stance targets (default: those stored for the project, else the top
     suggestions from the corpus); ``limit`` caps the number of tasks imported
-    by this run; ``articles`` restricts to these article ids.
+    by this run; ``articles`` restricts to these article ids. ``client`` is a
+    ``LabelStudioClient`` of your own (default: one for
+    ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     schema = schema or load_schema()
+    sync = ProjectSync.of(ws, project)
     t0 = time.perf_counter()
-    state_path, ledger_path, pending_path = _paths(ws, project)
-    recheck_path = pending_path.with_name("recheck.json")
     own_client = client is None
-    client = client or _client(ws)
+    client = client or open_client(ws, allow_insecure=allow_insecure)
     try:
         with ws.lock(f"push.{project}"):
-            for path in (state_path, ledger_path, pending_path, recheck_path):
-                remove_stale(path)
-            state = read_project_state(ws, project)
+            sync.remove_stale(sync.state_path, sync.ledger_path, sync.pending_path,
+                              sync.recheck_path)
+            state = sync.read_state()
             tasks = build_tasks(ws, articles=articles)
-
-            suggested = False
-            if targets is None:
-                if state is not None and state.get("targets") is not None:
-                    targets = list(state["targets"])
-                elif schema.fields_of_kind("stance"):
-                    from corpus.labelstudio.targets import suggest_targets_from_texts
-
-                    targets = [s.target for s in suggest_targets_from_texts(
-                        [t["text"] for t in tasks], SUGGESTED_TARGETS)]
-                    suggested = True
-                else:
-                    targets = []
-            target_list = [t.strip() for t in targets if t.strip()]
+            target_list, suggested = _choose_targets(targets, state, schema, tasks)
 
             config = render_label_config(schema, target_list)
-            instructions = guidelines_html()
+            instructions = guidelines_html(guidelines_path(schema))
             proj, created, updated = _find_or_create_project(
-                client, ws, project, schema, target_list, state, config, instructions)
+                client, sync, schema, state, config, instructions)
             project_id = int(proj["id"])
             report = PushReport(project=project, project_id=project_id, url=client.url,
                                 created=created, config_updated=updated, targets=target_list,
                                 targets_suggested=suggested, candidates=len(tasks))
-
             if state is None or int(state.get("project_id", -1)) != project_id or updated:
-                write_json(state_path, {
-                    "project": project, "project_id": project_id, "url": client.url,
-                    "schema_name": schema.name, "schema_version": schema.version,
-                    "schema_sha256": schema.sha256, "targets": target_list,
-                    "label_config_sha256": _sha(config),
-                    "created_at": (state or {}).get("created_at") or _now(),
-                    "updated_at": _now(),
-                })
+                _record_state(sync, state, project_id, client.url, schema, target_list, config)
 
-            ledger = read_ledger(ws, project) if state is not None and not created else {}
-            if created:
-                pending_path.unlink(missing_ok=True)
-                recheck_path.unlink(missing_ok=True)
-            # A crash between import and ledger write, a lost ledger, or a project that was
-            # filled by someone else: reconcile before importing anything.
-            needs_reconcile = pending_path.exists() or (
-                not created and not ledger and int(proj.get("task_number") or 0) > 0)
-            recheck = _read_recheck(recheck_path)
-            if pending_path.exists():
-                # The interrupted batch may still be imported by the server later: re-scan
-                # from here on the next pushes too, until a late scan finds nothing.
-                pending = _read_json(pending_path)
-                after = int(pending.get("after_task_id", 0)) if pending else 0
-                recheck = {"after_task_id": min(after, recheck.get("after_task_id", after)),
-                           "since": recheck.get("since", time.time())}
-                write_json(recheck_path, recheck)
-            if needs_reconcile or recheck:
-                added, deleted, kept = _reconcile(
-                    client, project_id, ledger, None,
-                    after=int(recheck["after_task_id"]) if recheck else None)
-                report.reconciled, report.duplicates_deleted = added, deleted
-                report.duplicates_kept = kept
-                _write_ledger(ledger_path, ledger)
-                pending_path.unlink(missing_ok=True)
-                if recheck and not (added or deleted or kept) and (
-                        time.time() - float(recheck["since"]) > RECHECK_SECONDS):
-                    recheck_path.unlink(missing_ok=True)
+            ledger = sync.read_ledger() if state is not None and not created else {}
+            _recover(client, sync, project_id, ledger, report, created=created,
+                     task_number=int(proj.get("task_number") or 0))
 
             todo = [t for t in tasks if t["sentence_id"] not in ledger]
             report.already = len(tasks) - len(todo)
             if limit is not None and limit >= 0 and len(todo) > limit:
                 report.remaining = len(todo) - limit
                 todo = todo[:limit]
-            total = len(todo)
-            if progress:
-                progress(0, total)
             t_import = time.perf_counter()
-            for lo in range(0, total, max(1, batch_size)):
-                batch = todo[lo:lo + batch_size]
-                write_json(pending_path, {"project_id": project_id, "after_task_id":
-                                          max(ledger.values(), default=0),
-                                          "sentence_ids": [t["sentence_id"] for t in batch]})
-                ids = client.import_tasks(project_id, [{"data": t} for t in batch],
-                                          batch_size=len(batch))
-                for t, task_id in zip(batch, ids, strict=True):
-                    ledger[t["sentence_id"]] = int(task_id)
-                _write_ledger(ledger_path, ledger)
-                pending_path.unlink(missing_ok=True)
-                report.imported += len(batch)
-                if progress:
-                    progress(report.imported, total)
-            if not ledger_path.exists():
-                _write_ledger(ledger_path, ledger)
+            _import(client, sync, project_id, ledger, todo, batch_size, report, progress)
+            if not sync.ledger_path.exists():
+                sync.write_ledger(ledger)
             report.seconds = time.perf_counter() - (t_import if report.imported else t0)
             return report
     finally:

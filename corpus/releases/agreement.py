@@ -10,7 +10,7 @@ from typing import Any
 import krippendorff
 import numpy as np
 
-from corpus.release.aggregate import Aggregation, IntArray
+from corpus.releases.aggregate import Aggregation, IntArray
 
 # above this many (unit x value x value) cells the closed form below is used instead of the
 # krippendorff package (same result, see tests; the package's O(units * values^2) memory

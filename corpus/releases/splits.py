@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.errors import ReleaseError
-from corpus.release.model import SPLITS
+from corpus.releases.model import SPLITS
 
 
 def parse_ratios(spec: str | Sequence[float]) -> tuple[float, float, float]:

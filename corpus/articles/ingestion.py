@@ -12,11 +12,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.atomic import atomic_path, remove_stale
+from corpus.articles.readers import RawArticle, discover, read_file
 from corpus.errors import InputError
-from corpus.ingest.clean import detect_lang
-from corpus.ingest.readers import RawArticle, discover, read_file
-from corpus.store import ARTICLE_SCHEMA, article_id_for, iter_batches, text_sha256
+from corpus.storage.atomic import atomic_path, remove_stale
+from corpus.storage.tables import ARTICLE_SCHEMA, article_id_for, iter_batches, text_sha256
+from corpus.text.normalize import detect_lang
 from corpus.workspace import Workspace
 
 __all__ = ["IngestReport", "Problem", "ingest"]

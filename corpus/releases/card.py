@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
-from corpus.release.model import (
+from corpus.releases.model import (
     ANNOTATIONS_FILE,
     CHART_FILE,
     SPLITS,
@@ -236,7 +236,8 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     parts.append(_table(["annotator A", "annotator B", "shared", "% agreement", "Cohen's kappa"],
                         [[p["a"], p["b"], p["items"], p["percent_agreement"], p["cohen_kappa"]]
                          for p in pairs[:20]]))
-    parts.append(f"\n![label distribution and agreement]({CHART_FILE})\n")
+    if CHART_FILE in manifest.get("files", {}):
+        parts.append(f"\n![label distribution and agreement]({CHART_FILE})\n")
 
     parts.append("\n## Label schema\n\n"
                  f"Schema `{schema['name']}` version {schema['version']}, sha256 "

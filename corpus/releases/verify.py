@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 from corpus.errors import IntegrityError
-from corpus.release.manifest import read_manifest, read_sidecar, sha256_file
-from corpus.release.model import CARD, MANIFEST, MANIFEST_SIDECAR
+from corpus.releases.manifest import read_manifest, read_sidecar, sha256_file
+from corpus.releases.model import CARD, MANIFEST, MANIFEST_SIDECAR
 
 _RESTORE = "restore it from a backup or a fresh copy of the version; versions are immutable"
 

@@ -26,12 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import fsync_dir
 from corpus.errors import NothingToRelease, ReleaseError, WorkspaceError
-from corpus.release import agreement as agreement_mod
-from corpus.release import card, chart, splits
-from corpus.release.aggregate import Aggregation, aggregate
-from corpus.release.manifest import (
+from corpus.releases import agreement as agreement_mod
+from corpus.releases import card, chart, splits
+from corpus.releases.aggregate import Aggregation, aggregate
+from corpus.releases.manifest import (
     FORMAT,
     content_sha256,
     manifest_bytes,
@@ -39,7 +38,7 @@ from corpus.release.manifest import (
     sha256_file,
     sidecar_text,
 )
-from corpus.release.model import (
+from corpus.releases.model import (
     ANNOTATIONS_FILE,
     CARD,
     CHART_FILE,
@@ -55,6 +54,7 @@ from corpus.release.model import (
     version_name,
     votes_column,
 )
+from corpus.storage.atomic import fsync_dir
 from corpus.workspace import Workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -75,6 +75,8 @@ class ReleaseInfo:
     manifest_sha256: str
     created_at: str
     timings: dict[str, float] = field(default_factory=dict)
+    chart: bool = True
+    """False when matplotlib (the ``chart`` extra) is missing and no PNG was drawn."""
 
 
 class _Clock:
@@ -318,9 +320,11 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
         clock.lap("labels + agreement")
-        chart.render_chart({**manifest, "name": name, "version": version, "rows": rows},
-                           tmp / CHART_FILE)
-        clock.lap("chart")
+        drawn = chart.can_render()
+        if drawn:
+            chart.render_chart({**manifest, "name": name, "version": version, "rows": rows},
+                               tmp / CHART_FILE)
+            clock.lap("chart")
         for rel, fut in writes.items():
             files[rel] = fut.result()
         clock.lap("wait for parquet writes")
@@ -335,8 +339,9 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                 f"release {name} would be identical to {parent} "
                 f"({tmp.parent / parent}): no new or changed annotations",
                 hint="pull new annotations (or change --min-annotations/--split) and run again")
-    files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
-                         "bytes": (tmp / CHART_FILE).stat().st_size}
+    if drawn:
+        files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
+                             "bytes": (tmp / CHART_FILE).stat().st_size}
     created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     manifest = {
         "format": FORMAT,
@@ -366,16 +371,16 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     (tmp / CARD).write_bytes(readme)
     (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
         MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
-    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, CHART_FILE):
+    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, *([CHART_FILE] if drawn else [])):
         with open(tmp / rel, "rb") as fh:
             os.fsync(fh.fileno())
-    for d in (tmp / "data", tmp / "docs", tmp):
+    for d in (tmp / "data", *([tmp / "docs"] if drawn else []), tmp):
         fsync_dir(d)
     _pause()
     clock.lap("manifest + card")
     return ReleaseInfo(name=name, version=version, number=number, path=tmp, parent=parent,
                        rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
-                       created_at=created_at, timings=clock.phases)
+                       created_at=created_at, timings=clock.phases, chart=drawn)
 
 
 def _released_annotations(annotations: pa.Table, agg: Aggregation) -> pa.Table:

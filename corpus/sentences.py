@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.atomic import atomic_path, remove_stale
-from corpus.ingest.clean import detect_lang
-from corpus.segment import Sentence, segment
-from corpus.store import SENTENCE_SCHEMA, iter_batches, sentence_id_for
+from corpus.storage.atomic import atomic_path, remove_stale
+from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, sentence_id_for
+from corpus.text.normalize import detect_lang
+from corpus.text.segmenter import Sentence, segment
 from corpus.workspace import Workspace
 
 # Below this many characters of text, worker start-up (jieba loads its dictionary in every
@@ -146,7 +146,7 @@ def append_sentence(cols: dict[str, list[Any]], article_id: str, s: Sentence, la
 
 def process_job(job: Job, max_len: int, userdict: Path | None) -> tuple[pa.Table, int]:
     """Segment and tokenise one batch of articles into a sentence table."""
-    from corpus.tokenize import tokenize_many
+    from corpus.text.tokenizer import tokenize_many
 
     cols = empty_columns()
     chars = 0

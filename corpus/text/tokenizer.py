@@ -7,19 +7,23 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from corpus.errors import ConfigError
+
 ENV_USERDICT = "CORPUS_USERDICT"
 
 
 def default_userdict() -> Path:
-    """``$CORPUS_USERDICT`` or ``<repo>/schema/jieba_userdict.txt``."""
+    """``$CORPUS_USERDICT`` or the shipped ``schema/jieba_userdict.txt`` (``corpus.resources``)."""
     env = os.environ.get(ENV_USERDICT)
     if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[1] / "schema" / "jieba_userdict.txt"
+        return Path(env).expanduser()
+    from corpus.resources import USERDICT, resource_path
+
+    return resource_path(USERDICT)
 
 
 @lru_cache(maxsize=4)
-def _tokenizer(userdict: str | None) -> object:
+def _tokenizer(userdict: str) -> object:
     import warnings
 
     with warnings.catch_warnings():  # jieba imports pkg_resources, which warns on import
@@ -29,15 +33,19 @@ def _tokenizer(userdict: str | None) -> object:
     jieba.setLogLevel(logging.WARNING)
     tok = jieba.Tokenizer()
     tok.initialize()
-    if userdict and Path(userdict).exists():
-        tok.load_userdict(userdict)
+    tok.load_userdict(userdict)
     return tok
 
 
 def tokenizer(userdict: Path | None = None) -> object:
-    """A loaded jieba tokenizer (cached per process)."""
+    """A loaded jieba tokenizer with ``userdict`` (default: :func:`default_userdict`), cached
+    per process. A user dictionary that cannot be read is an error naming it."""
     path = userdict if userdict is not None else default_userdict()
-    return _tokenizer(str(path) if path.exists() else None)
+    if not path.is_file():
+        raise ConfigError(f"jieba user dictionary {path} not found",
+                          hint=f"create it (one `word [freq] [pos]` per line) or unset "
+                          f"${ENV_USERDICT}")
+    return _tokenizer(str(path))
 
 
 def tokenize(text: str, userdict: Path | None = None) -> list[str]:

@@ -1,0 +1,1 @@
+"""Pure text functions (``str`` in, data out): normalisation, sentence segmentation, tokens."""
