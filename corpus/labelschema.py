@@ -22,6 +22,7 @@ import pyarrow as pa
 import yaml
 
 from corpus.errors import SchemaError
+from corpus.storage.tables import SENTENCE_SCHEMA
 
 FieldKind = Literal["single", "multi", "stance", "spans"]
 FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
@@ -34,6 +35,8 @@ _HOTKEY_RE = re.compile(r"^[a-z0-9]$|^(ctrl|shift|alt)\+[a-z0-9]$")
 _SCHEMA_KEYS = {"name", "version", "description", "fields"}
 _FIELD_KEYS = {"name", "kind", "title", "hint", "required", "shown_when", "values"}
 _VALUE_KEYS = {"value", "label", "hotkey"}
+VOTES_SUFFIX = "_votes"
+"""A release stores field ``X``'s vote counts (soft labels) in column ``X_votes``."""
 #: Single-key shortcuts of the Label Studio 1.23 editor that a schema must not reuse.
 RESERVED_HOTKEYS = {"u": "unselect region", "h": "pan image"}
 
@@ -277,6 +280,16 @@ def schema_from_dict(doc: object, source: Path | None = None) -> LabelSchema:
             raise ctx.error(f"fields[{i}].name", f"duplicate field name {f.name!r}",
                             f"rename it; fields[{seen[f.name]}] already uses it")
         seen[f.name] = i
+        if f.name in RESERVED_COLUMNS:
+            raise ctx.error(f"fields[{i}].name", f"field name {f.name!r} is a column of the "
+                            f"{RESERVED_COLUMNS[f.name]} table",
+                            "rename the field (e.g. add a prefix); reserved: "
+                            + ", ".join(sorted(RESERVED_COLUMNS)))
+    for i, f in enumerate(fields):
+        if f.name.endswith(VOTES_SUFFIX) and f.name[: -len(VOTES_SUFFIX)] in seen:
+            raise ctx.error(f"fields[{i}].name", f"field name {f.name!r} is the vote-count "
+                            f"column of field {f.name[: -len(VOTES_SUFFIX)]!r} in releases",
+                            "rename the field")
     keys_seen: dict[str, str] = {}
     for i, f in enumerate(fields):
         for j, value in enumerate(f.values):
@@ -348,6 +361,14 @@ ANNOTATION_BASE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("ground_truth", pa.bool_()),
     pa.field("schema_version", pa.int32()),
 )
+
+#: Columns next to the schema's fields in the annotation, sentence and release tables: no
+#: field may be named like one of them (name -> the table it belongs to).
+RESERVED_COLUMNS: Mapping[str, str] = MappingProxyType({
+    **{n: "sentences" for n in SENTENCE_SCHEMA.names},
+    **{f.name: "annotations" for f in ANNOTATION_BASE_FIELDS},
+    **dict.fromkeys(("n_annotators", "agreement", "split"), "release"),
+})
 
 STANCE_TYPE = pa.list_(pa.struct([("target", pa.string()), ("label", pa.string())]))
 SPANS_TYPE = pa.list_(

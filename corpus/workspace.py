@@ -17,7 +17,7 @@ DEFAULT_WORKSPACE = "workspace"
 
 @dataclass(frozen=True)
 class Workspace:
-    """Paths of one workspace; see DESIGN.md for the layout."""
+    """Paths of one workspace; see docs/design.md for the layout."""
 
     root: Path
 

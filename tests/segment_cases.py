@@ -2,7 +2,7 @@
 
 ``expected`` lists the sentence texts in order; an item written as
 ``(text, "heading")`` also checks the kind (plain strings mean "sentence").
-Written by hand from the conventions in DESIGN.md, not from the segmenter's output.
+Written by hand from the conventions in docs/design.md, not from the segmenter's output.
 """
 
 from __future__ import annotations

@@ -156,6 +156,15 @@ def test_unknown_key_exact_message(tmp_path: Path) -> None:
         (lambda d: d["fields"][0]["values"].append({"value": "claim"}),
          r"fields\[0\]\.values\[3\]\.value: duplicate value 'claim'"),
         (lambda d: d["fields"][0].update(name="Claim"), r"fields\[0\]\.name: bad field name"),
+        (lambda d: d["fields"][1].update(name="annotator"),
+         r"fields\[1\]\.name: field name 'annotator' is a column of the annotations table"),
+        (lambda d: d["fields"][1].update(name="split"),
+         r"fields\[1\]\.name: field name 'split' is a column of the release table"),
+        (lambda d: d["fields"][1].update(name="tokens"),
+         r"field name 'tokens' is a column of the sentences table"),
+        (lambda d: d["fields"][1].update(name="claim_votes"),
+         r"fields\[1\]\.name: field name 'claim_votes' is the vote-count column of field "
+         r"'claim'"),
     ],
 )
 def test_validation_errors(tmp_path: Path, mutate: Any, expected: str) -> None:

@@ -7,13 +7,22 @@ from typing import Annotated
 import typer
 
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
-from corpus.labelstudio import server
+from corpus.labelstudio import install, server
 
 server_app = typer.Typer(
     name="server",
     help="Run the embedded Label Studio (own venv, 127.0.0.1 only, data in the workspace).",
     no_args_is_help=True,
 )
+
+
+def announce_first_start() -> None:
+    """Say what the first start does and how long it usually takes (before the spinner)."""
+    venv = install.default_venv_dir()
+    if not install.is_installed(venv):
+        console.print(f"first start: installing Label Studio {install.LS_VERSION} into "
+                      f"{escape(str(venv))} and preparing its database; this usually takes "
+                      "3-8 minutes (once per machine), progress below")
 
 
 @server_app.command("start")
@@ -25,6 +34,7 @@ def start_cli(
 ) -> None:
     """Start Label Studio for the workspace (installing it on first use) and wait until ready."""
     target = workspace(ws)
+    announce_first_start()
     with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
 
         def progress(line: str) -> None:

@@ -15,6 +15,7 @@ from corpus.articles.ingestion import ingest
 from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.ingest_cmd import print_ingest, run_split
 from corpus.cli.progress import progress_bar
+from corpus.cli.server_cmd import announce_first_start
 from corpus.labelstudio import server
 from corpus.labelstudio.tasks import push
 
@@ -37,6 +38,7 @@ def up_cli(
         out.print(f"Label Studio: {escape(os.environ['LABEL_STUDIO_URL'])} (LABEL_STUDIO_URL)")
         info = None
     else:
+        announce_first_start()
         with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
 
             def say(line: str) -> None:

@@ -55,7 +55,9 @@ class SchemaLike(Protocol):
 
 def votes_column(field: str) -> str:
     """Name of the soft-label (vote count) column of ``field``."""
-    return f"{field}_votes"
+    from corpus.labelschema import VOTES_SUFFIX
+
+    return f"{field}{VOTES_SUFFIX}"
 
 
 def primary_field(schema: SchemaLike) -> str | None:

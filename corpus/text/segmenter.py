@@ -1,4 +1,4 @@
-"""Sentence segmentation with exact character offsets (conventions: DESIGN.md).
+"""Sentence segmentation with exact character offsets (conventions: docs/design.md).
 
 The text is cut into paragraphs line by line (blank lines, line ends with a
 terminator or closer, headings and list items end a paragraph; any other line
@@ -7,7 +7,7 @@ finds the candidate boundaries (runs of terminators plus directly following
 closers); Python code runs only per candidate and per sentence, never per
 character, so the segmenter keeps pace with a plain regex scan.
 
-Interpretations of the conventions, beyond DESIGN.md:
+Interpretations of the conventions, beyond docs/design.md:
 
 - An ellipsis (``…``, ``……``, ``⋯``, two or more ``.``) ends a sentence only at
   the end of a paragraph; mid-paragraph it is sentence-internal.
