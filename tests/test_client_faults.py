@@ -174,6 +174,17 @@ def test_import_post_is_not_resent_after_a_dropped_connection(fake: Fake) -> Non
     assert "may or may not have applied" in info.value.message
 
 
+def test_slow_import_times_out_once_and_is_not_resent(fake: Fake) -> None:
+    """A locked Label Studio can sit on an import for ~51 minutes: the read timeout bounds
+    the wait, the POST is not re-sent, and the error is transient ("run again")."""
+    path = "/api/projects/7/import"
+    fake.scripts[path] = [("sleep", 3.0)]
+    with client(fake.url) as c, pytest.raises(ServerUnavailable) as info:
+        c.import_tasks(7, [{"data": {"text": "a"}}], read_timeout=0.3)
+    assert fake.count(path) == 1, "a POST that may have been applied must not be re-sent"
+    assert "timed out" in info.value.message and info.value.transient
+
+
 def test_import_post_is_retried_on_503(fake: Fake) -> None:
     path = "/api/projects/7/import"
     fake.scripts[path] = [503, ("json", 201, {"task_ids": [11, 12]})]

@@ -51,6 +51,7 @@ pytestmark = [pytest.mark.labelstudio, pytest.mark.slow]
 MIN_SENTENCES = 20_000
 ARTICLES = 380          # ~54 sentences each -> ~20.5k
 CHURN_AFTER_PUSH = 15.0  # seconds of churn (and pulls) after the push finished
+PUSH_DEADLINE = 1200.0  # seconds the push (with its re-runs) may take under churn
 
 
 def _say(msg: str) -> None:
@@ -127,8 +128,14 @@ def test_push_20k_under_annotation_churn_and_repeated_pulls(ls_server: Any,
     admin = LabelStudioClient(ls_server.url, ls_server.token)
     pulls: list[str] = []
     ops: dict[str, int] = {}
+    # every loop is bounded: a push stuck in Label Studio's lock retry fails the test instead
+    # of running past CI's limit
+    deadline = time.monotonic() + PUSH_DEADLINE
     try:
         while True:
+            assert time.monotonic() < deadline, (
+                f"push not done after {PUSH_DEADLINE:.0f} s (pulls: {pulls[-3:]}, "
+                f"push errors: {push_errors[:2]})")
             t = time.monotonic()
             rep = pull(ws, name, client=admin)
             rows = _check_table(ws)
@@ -142,7 +149,8 @@ def test_push_20k_under_annotation_churn_and_repeated_pulls(ls_server: Any,
                 time.sleep(min(3.0, CHURN_AFTER_PUSH - (time.monotonic() - done_at)))
     finally:
         ops = stop_churn(churn, stop)
-        pusher.join(timeout=600)
+        pusher.join(timeout=max(1.0, deadline - time.monotonic()))
+    assert not pusher.is_alive(), f"push still running after {PUSH_DEADLINE:.0f} s"
     # no sentence may have two tasks, whatever happened to the push (a timed-out import
     # that Label Studio still executes later must not end up imported twice)
     pid = json.loads((ws.sync_dir / name / "project.json").read_text("utf-8"))["project_id"]

@@ -116,7 +116,7 @@ def test_push_killed_midway_never_duplicates(ls_server: Any, seed_ws: Workspace)
     name = _project("crash")
     script = textwrap.dedent(f"""
         import os, signal
-        from corpus.labelstudio import push as P
+        from corpus.labelstudio import tasks as P
         from corpus.labelstudio.client import LabelStudioClient
         from corpus.workspace import Workspace
         real_import = LabelStudioClient.import_tasks

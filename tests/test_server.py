@@ -6,6 +6,7 @@ the others use decoy processes only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import stat
@@ -62,6 +63,27 @@ def test_status_and_connection(ls_server: LSServer, no_ls_env: None) -> None:
 
 
 @labelstudio
+def test_database_runs_in_wal_mode(ls_server: LSServer) -> None:
+    """Readers (pulls) and a writer (an import) proceed together: WAL, set before the server
+    first opens the database and shown by `server status`."""
+    db = ls_server.workspace.labelstudio_dir / "data" / "label_studio.sqlite3"
+    assert server.journal_mode(db) == "wal"
+    assert server.status(ls_server.workspace).journal_mode == "wal"
+
+
+def test_enable_wal_on_a_rollback_journal_database(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "x.sqlite3"
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        con.execute("create table t (x)")
+        con.commit()
+    assert server.journal_mode(db) == "delete"
+    server.enable_wal(db)
+    assert server.journal_mode(db) == "wal"
+    assert server.journal_mode(tmp_path / "none.sqlite3") is None
+
+
 def test_credentials_file_is_private_and_holds_the_token(ls_server: LSServer) -> None:
     path = ls_server.workspace.labelstudio_dir / "credentials.json"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

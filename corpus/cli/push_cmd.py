@@ -24,6 +24,9 @@ def push_cli(
     articles: Annotated[
         str | None, typer.Option(help="Only these article ids, comma-separated.")] = None,
     batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 2000,
+    import_timeout: Annotated[float, typer.Option(
+        help="Seconds one import request may take; a slower one stops the push with "
+        "'temporary: run again' and the next push reconciles it.")] = 600.0,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -37,7 +40,8 @@ def push_cli(
                       else None, limit=limit,
                       articles=split_targets(articles) or None, batch_size=batch_size,
                       progress=update, schema=load_schema(schema),
-                      allow_insecure=settings(ctx).allow_insecure)
+                      allow_insecure=settings(ctx).allow_insecure,
+                      import_timeout=import_timeout)
     out.print(escape(report.summary()))
     if report.targets_suggested:
         out.print("[yellow]stance targets were suggested from the corpus[/]; to change them "

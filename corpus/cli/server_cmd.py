@@ -69,7 +69,8 @@ def status_cli(ws: WorkspaceOpt = None) -> None:
     if st.email:
         out.print(f"  login:    {st.email}")
         out.print(f"  password: kept in {st.credentials_path} (mode 0600)")
-    out.print(f"  data:     {st.data_dir}")
+    out.print(f"  data:     {st.data_dir}"
+              + (f" (SQLite, journal mode {st.journal_mode})" if st.journal_mode else ""))
     out.print(f"  log:      {st.log_path}")
     if not st.running:
         raise typer.Exit(3)

@@ -407,7 +407,7 @@ class LabelStudioClient:
     # ------------------------------------------------------------------ tasks
 
     def import_tasks(self, project_id: int, tasks: Sequence[Mapping[str, Any]],
-                     *, batch_size: int = 500) -> list[int]:
+                     *, batch_size: int = 500, read_timeout: float | None = None) -> list[int]:
         """Import tasks in batches; return the created task ids in input order.
 
         Each task is ``{"data": {...}, "meta": {...}}`` (or a flat data dict).
@@ -416,14 +416,15 @@ class LabelStudioClient:
         not retried after it may have reached the server (see module docstring).
         """
         ids: list[int] = []
-        # No read timeout: Label Studio finishes an accepted import even after the client
-        # gives up, so a timed-out import would be imported again by the next push.
-        no_read_timeout = httpx.Timeout(30.0, read=None)
+        # Label Studio finishes an accepted import even after the client gives up (its
+        # "database is locked" retry alone can take ~51 minutes): a timed-out import raises
+        # ServerUnavailable and push's pending/recheck files make the next push reconcile.
+        import_timeout = httpx.Timeout(30.0, read=read_timeout)
         for start in range(0, len(tasks), max(1, batch_size)):
             batch = list(tasks[start:start + batch_size])
             body = self.request("POST", f"/api/projects/{project_id}/import",
                                 params={"return_task_ids": "true"}, json_body=batch,
-                                timeout=no_read_timeout)
+                                timeout=import_timeout)
             got = body.get("task_ids") if isinstance(body, dict) else None
             if not isinstance(got, list) or len(got) != len(batch):
                 raise LabelStudioError(

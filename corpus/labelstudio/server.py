@@ -24,6 +24,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Mapping
@@ -87,6 +88,8 @@ class ServerStatus:
     credentials_path: Path
     log_path: Path
     data_dir: Path
+    journal_mode: str | None = None
+    """SQLite journal mode of the server's database (``wal``), None before the first start."""
 
 
 # --------------------------------------------------------------------------- paths
@@ -115,6 +118,10 @@ class ServerPaths:
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    @property
+    def database(self) -> Path:
+        return self.data / "label_studio.sqlite3"
 
 
 # --------------------------------------------------------------------------- credentials
@@ -248,14 +255,44 @@ def child_env(paths: ServerPaths, creds: Credentials) -> dict[str, str]:
     return env
 
 
+def journal_mode(db: Path) -> str | None:
+    """The journal mode stored in the SQLite database ``db`` (None if there is none)."""
+    if not db.is_file():
+        return None
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)) as con:
+        return str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+
+
+def enable_wal(db: Path, attempts: int = 20) -> None:
+    """Put ``db`` in WAL mode (persistent in the file: every later connection of Label Studio
+    uses it), so that the pull's long reads and the annotators' writes no longer keep an
+    import from committing (rollback-journal mode blocks a writer while any reader reads).
+    Raises LabelStudioError if the file system cannot do WAL (e.g. some network mounts)."""
+    mode = None
+    for attempt in range(attempts):
+        try:
+            with contextlib.closing(sqlite3.connect(db, timeout=10)) as con:
+                mode = str(con.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+            break
+        except sqlite3.OperationalError:  # locked by a starting server: try again
+            time.sleep(0.25 * (attempt + 1))
+    if mode != "wal":
+        raise LabelStudioError(
+            f"cannot put the Label Studio database {db} in WAL mode (journal mode: {mode})",
+            hint="keep the workspace on a local file system, or run Label Studio on "
+            "PostgreSQL and point LABEL_STUDIO_URL at it (see the README)")
+
+
 def _seed_database(venv: Path, paths: ServerPaths, say: Progress) -> None:
-    db = paths.data / "label_studio.sqlite3"
+    db = paths.database
     if db.exists():
+        enable_wal(db)
         return
     template = migrated_template(venv, say)
     if template is not None:
         with atomic_path(db, mode=0o600) as out:
             shutil.copyfile(template, out)
+            enable_wal(out)
 
 
 def _running(paths: ServerPaths) -> tuple[psutil.Process, dict[str, Any]] | None:
@@ -333,6 +370,8 @@ def start(
             with contextlib.suppress(FileNotFoundError):
                 paths.state.unlink()
             raise
+        if journal_mode(paths.database) != "wal":  # no template: Label Studio created it
+            enable_wal(paths.database)
         if actual != chosen:
             url = f"http://{HOST}:{actual}"
             write_json(paths.state, {"pid": child.pid, "port": actual, "url": url,
@@ -435,6 +474,7 @@ def status(workspace: Workspace) -> ServerStatus:
         credentials_path=paths.credentials,
         log_path=paths.log,
         data_dir=paths.data,
+        journal_mode=journal_mode(paths.database),
     )
 
 

@@ -13,8 +13,12 @@ nothing twice:
   and delete late duplicates (those without annotations) until a scan
   ``RECHECK_SECONDS`` later is clean.
 
-Import requests have no read timeout for the same reason: Label Studio completes
-an accepted import even after its client has given up.
+An import request waits at most ``import_timeout`` seconds (default 600): Label
+Studio completes an accepted import even after its client has given up, so a
+push that times out stops with a transient error ("run again") and leaves
+``pending.json``; the next push goes through the recheck path above instead of
+importing the batch again. ``RECHECK_SECONDS`` (an hour) outlasts Label Studio's
+own "database is locked" retry of an import (3 + 6 + ... + 1536 s, ~51 minutes).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.errors import LabelStudioError
+from corpus.errors import ConfigError, LabelStudioError
 from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
@@ -43,8 +47,11 @@ Progress = Callable[[int, int], None]
 CONTEXT_SENTENCES = 2
 DEFAULT_BATCH_SIZE = 2000
 SUGGESTED_TARGETS = 5
-# After an interrupted import, later pushes re-scan for late duplicates for this long.
-RECHECK_SECONDS = 600.0
+# After an interrupted import, later pushes re-scan for late duplicates for this long
+# (longer than Label Studio's own retry of a locked import, ~51 minutes).
+RECHECK_SECONDS = 3600.0
+DEFAULT_IMPORT_TIMEOUT = 600.0
+"""Seconds one import request may take before push gives up on it (and reconciles later)."""
 
 
 def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
@@ -330,8 +337,8 @@ def _recover(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, 
 
 
 def _import(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, int],
-            todo: list[dict[str, Any]], batch_size: int, report: PushReport,
-            progress: Progress | None) -> None:
+            todo: list[dict[str, Any]], batch_size: int, import_timeout: float | None,
+            report: PushReport, progress: Progress | None) -> None:
     """Import ``todo`` in batches: pending first, then the import, then the ledger."""
     total = len(todo)
     if progress:
@@ -341,7 +348,7 @@ def _import(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, i
         sync.write_pending(project_id, max(ledger.values(), default=0),
                            [t["sentence_id"] for t in batch])
         ids = client.import_tasks(project_id, [{"data": t} for t in batch],
-                                  batch_size=len(batch))
+                                  batch_size=len(batch), read_timeout=import_timeout)
         for t, task_id in zip(batch, ids, strict=True):
             ledger[t["sentence_id"]] = int(task_id)
         sync.write_ledger(ledger)
@@ -363,6 +370,7 @@ def push(
     schema: LabelSchema | None = None,
     client: Any = None,
     allow_insecure: bool = False,
+    import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
@@ -372,7 +380,11 @@ def push(
     by this run; ``articles`` restricts to these article ids. ``client`` is a
     ``LabelStudioClient`` of your own (default: one for
     ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
+    ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     """
+    if import_timeout is not None and import_timeout <= 0:
+        raise ConfigError(f"import timeout must be positive seconds, got {import_timeout}",
+                          hint="pass e.g. --import-timeout 600")
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     schema = schema or load_schema()
     sync = ProjectSync.of(ws, project)
@@ -408,7 +420,8 @@ def push(
                 report.remaining = len(todo) - limit
                 todo = todo[:limit]
             t_import = time.perf_counter()
-            _import(client, sync, project_id, ledger, todo, batch_size, report, progress)
+            _import(client, sync, project_id, ledger, todo, batch_size, import_timeout, report,
+                    progress)
             if not sync.ledger_path.exists():
                 sync.write_ledger(ledger)
             report.seconds = time.perf_counter() - (t_import if report.imported else t0)
