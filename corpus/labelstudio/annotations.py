@@ -59,7 +59,12 @@ import pyarrow.parquet as pq
 from corpus.errors import CorpusError, SchemaError, WorkspaceError
 from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
 from corpus.labelstudio.connection import open_client
-from corpus.labelstudio.queries import annotated_filters, emptied_filter, keyset
+from corpus.labelstudio.queries import (
+    annotated_filters,
+    emptied_filter,
+    keyset,
+    latest_update_query,
+)
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
 from corpus.storage.atomic import write_table
 from corpus.workspace import Workspace
@@ -111,7 +116,7 @@ def _latest_update(client: Any, project_id: int) -> tuple[datetime | None, datet
     """Highest task ``updated_at`` of the project right now (the next watermark), and the
     server's clock when it answered (its ``Date`` header, rounded down; None if unknown)."""
     page = client.task_page(project_id, page=1, page_size=1, fields="task_only",
-                            query={"ordering": ["-tasks:updated_at"]})
+                            query=latest_update_query())
     tasks = page.get("tasks") or []
     date = getattr(client, "server_date", None)
     read_at = date.astimezone(timezone.utc) if isinstance(date, datetime) and date.tzinfo else None

@@ -57,6 +57,11 @@ def updated_since_query(since: datetime | str, *, inclusive: bool = False) -> Qu
     return query([updated_after(since, inclusive=inclusive)], ordering="tasks:updated_at")
 
 
+def latest_update_query() -> Query:
+    """Every task, the most recently updated first (the first one is the next watermark)."""
+    return {"ordering": ["-tasks:updated_at"]}
+
+
 def id_above_query(after_id: int) -> Query:
     """Tasks with an id above ``after_id``, in id order."""
     return query([item("id", "greater", "Number", after_id)])
