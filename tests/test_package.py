@@ -210,7 +210,8 @@ def test_stats_png_without_matplotlib_names_the_extra(monkeypatch: pytest.Monkey
                                                         tmp_path: Path) -> None:
     from corpus.extras import MissingExtra, require
 
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib"] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)  # import matplotlib... -> ImportError
     with pytest.raises(MissingExtra, match=r"pip install 'claim-corpus\[chart\]'"):
         require("matplotlib.figure")
 
@@ -256,8 +257,8 @@ def test_wheel_installed_without_extras_runs_the_readme_commands(tmp_path: Path)
     release (no matplotlib: no chart), stats, verify, load."""
     dist = tmp_path / "dist"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-          "-w", str(dist), str(REPO)], tmp_path, env)
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(REPO)],
+         tmp_path, env)
     wheels = list(dist.glob("claim_corpus-*.whl"))
     assert len(wheels) == 1, wheels
     import zipfile
