@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="build in this folder and keep it")
     args = ap.parse_args()
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.factories
     from tests.factories import make_workspace
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="bench-release-"))
