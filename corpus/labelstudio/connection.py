@@ -9,12 +9,14 @@ clear text.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from corpus.errors import ConfigError, ServerUnavailable
+from corpus.labelstudio.server import embedded_login
 from corpus.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -45,7 +47,7 @@ def token_kind(token: str) -> TokenKind:
 
 
 def check_url(url: str, *, allow_insecure: bool = False) -> str:
-    """Validate a Label Studio base URL; plain HTTP is refused for non-local hosts."""
+    """Validate a Label Studio base URL; plain HTTP is refused for hosts beyond loopback."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{ENV_URL}={url!r} is not an http(s) URL",
@@ -72,10 +74,6 @@ def connection(workspace: Workspace | None = None, *, allow_insecure: bool = Fal
 
     ``allow_insecure`` permits a plain-HTTP URL to a host beyond loopback.
     """
-    import os
-
-    from corpus.labelstudio.server import embedded_login
-
     env_url = os.environ.get(ENV_URL, "").strip()
     env_key = os.environ.get(ENV_API_KEY, "").strip()
     if env_url or env_key:
