@@ -121,11 +121,11 @@ def free_port() -> int:
     return port
 
 
-def fake_jwt(exp: float, kind: str = "refresh") -> str:
+def fake_jwt(exp: float, kind: str = "refresh", **claims: Any) -> str:
     def b64(obj: Any) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
 
-    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'exp': exp, 'token_type': kind})}.c2ln"
+    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'exp': exp, 'token_type': kind, **claims})}.c2ln"
 
 
 WHOAMI = "/api/current-user/whoami"
@@ -282,7 +282,7 @@ def test_rejected_legacy_token_gives_auth_error_without_the_token(fake: Fake) ->
 
 def test_personal_token_is_exchanged_and_refreshed_once_on_401(fake: Fake) -> None:
     refresh = fake_jwt(time.time() + 3600)
-    accesses = [fake_jwt(time.time() + 300, "access") + str(i) for i in range(3)]
+    accesses = [fake_jwt(time.time() + 300, "access", jti=i) for i in range(3)]
     issued: list[str] = []
     rejected_once = {"done": False}
 
@@ -479,3 +479,43 @@ def test_cli_refuses_plain_http_remote_unless_allow_insecure(
     allowed = runner.invoke(app, ["--allow-insecure", "pull", "--project", "p", "-w", str(tmp_path)])
     assert "refusing to send" not in allowed.output
     assert allowed.exit_code != 0  # it went on, and failed later (no such project/host)
+
+
+# ----------------------------------------------------------------------------- your own SDK client
+
+
+def test_own_sdk_client_is_wrapped_and_its_retries_are_off(fake: Fake) -> None:
+    """An SDK client with its default retries (2) must still not re-send an import."""
+    from label_studio_sdk import LabelStudio
+
+    from corpus.labelstudio.client import as_client
+
+    path = "/api/projects/7/import"
+    fake.scripts[path] = ["drop", ("json", 201, {"task_ids": [1]})]
+    fake.scripts[WHOAMI] = [500, ("json", 200, {"email": "own@x.y"})]
+    sdk = LabelStudio(base_url=fake.url, api_key=LEGACY)
+    c = as_client(sdk)
+    assert isinstance(c, LabelStudioClient) and c.sdk is sdk
+    assert c.url == fake.url and c.token_kind == "legacy" and LEGACY not in repr(c)
+    c.backoff = c.max_backoff = 0.001
+    assert c.whoami()["email"] == "own@x.y"  # our retry of a safe call
+    with pytest.raises(ServerUnavailable, match="may or may not have applied"):
+        c.import_tasks(7, [{"data": {"text": "a"}}])
+    assert fake.count(path) == 1, "the SDK's own retry must not re-send the import"
+    c.close()
+    assert not sdk._client_wrapper.httpx_client.httpx_client.is_closed, "the SDK stays yours"
+
+
+def test_expired_personal_token_is_an_auth_error_before_any_request(fake: Fake) -> None:
+    expired = fake_jwt(time.time() - 60)
+    with client(fake.url, expired) as c, pytest.raises(AuthError) as info:
+        c.whoami()
+    assert "expired" in info.value.message and expired not in str(info.value)
+    assert fake.count() == 0
+
+
+def test_error_text_echoing_the_token_is_redacted(fake: Fake) -> None:
+    fake.scripts[WHOAMI] = [("json", 403, {"detail": f"no access for Token {LEGACY}"})]
+    with client(fake.url) as c, pytest.raises(LabelStudioError) as info:
+        c.whoami()
+    assert LEGACY not in str(info.value) and "HTTP 403" in info.value.message

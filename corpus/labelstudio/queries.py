@@ -6,7 +6,6 @@ on ``GET /api/tasks``. Everything that builds one lives here.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
@@ -23,8 +22,9 @@ Query = dict[str, Any]
 class TaskPager(Protocol):
     """What :func:`keyset` needs of a client."""
 
-    def iter_tasks(self, project_id: int, *, query: Query | None = ..., page_size: int = ...,
-                   fields: str = ...) -> Iterator[dict[str, Any]]: ...
+    def task_page(self, project_id: int, *, page: int = ..., page_size: int = ...,
+                  query: Query | None = ..., fields: str = ...,
+                  include: Sequence[str] | None = ...) -> dict[str, Any]: ...
 
 
 def dm_datetime(value: datetime) -> str:
@@ -87,25 +87,35 @@ def emptied_filter(since: datetime, lo: int, hi: int) -> list[Item]:
             item("id", "less_or_equal", "Number", hi)]
 
 
+def selected_query(task_ids: Sequence[int]) -> Query:
+    """Exactly these tasks, in id order."""
+    return {"selectedItems": {"all": False, "included": [int(t) for t in task_ids]},
+            "ordering": ["tasks:id"]}
+
+
 def keyset(client: TaskPager, project_id: int, items: Sequence[Item], *, fields: str,
-           page_size: int) -> Iterator[dict[str, Any]]:
-    """Tasks matching ``items`` in id order, paged by ``id > last seen`` (never by offset).
+           page_size: int, include: Sequence[str] | None = None, after: int = 0,
+           upto: int | None = None) -> Iterator[dict[str, Any]]:
+    """Tasks matching ``items`` with ``after < id <= upto``, in id order, paged by
+    ``id > last seen`` (never by offset).
 
     Offset pages shift when a task enters or leaves the filtered set while we page
     (e.g. a new annotation): a task could be skipped. A short page is not taken as
-    the end (a server may cap ``page_size``): paging stops at an empty page.
+    the end (a server may cap ``page_size``): paging stops when a page holds all the
+    tasks the server still counts (its ``total``), or at an empty page.
     """
-    after = 0
+    bound = [item("id", "less_or_equal", "Number", upto)] if upto is not None else []
     while True:
-        page_items = [*items, item("id", "greater", "Number", after)] if after else list(items)
-        n, floor = 0, after
-        for task in itertools.islice(client.iter_tasks(project_id, query=query(page_items),
-                                                       page_size=page_size, fields=fields),
-                                     page_size):
-            n += 1
+        page_items = [*items, *bound, *([item("id", "greater", "Number", after)] if after else [])]
+        body = client.task_page(project_id, page=1, page_size=page_size,
+                                query=query(page_items), fields=fields, include=include)
+        tasks = body.get("tasks") or []
+        floor = after
+        for task in tasks:
             after = max(after, int(task["id"]))
             yield task
-        if n == 0:
+        total = body.get("total")
+        if not tasks or (isinstance(total, int) and len(tasks) >= total):
             return
         if after <= floor:  # the server ignored the filter: paging would never end
             raise LabelStudioError(

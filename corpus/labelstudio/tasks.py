@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from corpus.errors import ConfigError, LabelStudioError
 from corpus.labelschema import LabelSchema, load_schema
+from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
@@ -182,6 +183,10 @@ class PushReport:
 # --------------------------------------------------------------------------- push
 
 
+RECONCILE_FIELDS = ("id", "data", "total_annotations", "cancelled_annotations")
+"""The task fields a reconcile reads (Label Studio serialises only these)."""
+
+
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -200,7 +205,7 @@ def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
         after = max(ledger.values(), default=0)
     added = deleted = kept = 0
     for task in client.iter_tasks(project_id, query=id_above_query(after), page_size=5000,
-                                  fields="task_only"):
+                                  fields="task_only", include=RECONCILE_FIELDS):
         data = task.get("data") or {}
         sid = data.get("sentence_id")
         if not isinstance(sid, str):
@@ -378,7 +383,7 @@ def push(
     stance targets (default: those stored for the project, else the top
     suggestions from the corpus); ``limit`` caps the number of tasks imported
     by this run; ``articles`` restricts to these article ids. ``client`` is a
-    ``LabelStudioClient`` of your own (default: one for
+    ``LabelStudioClient`` or a ``label_studio_sdk.LabelStudio`` of your own (default: one for
     ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     """
@@ -390,7 +395,8 @@ def push(
     sync = ProjectSync.of(ws, project)
     t0 = time.perf_counter()
     own_client = client is None
-    client = client or open_client(ws, allow_insecure=allow_insecure)
+    client = as_client(client) if client is not None else open_client(
+        ws, allow_insecure=allow_insecure)
     try:
         with ws.lock(f"push.{project}"):
             sync.remove_stale(sync.state_path, sync.ledger_path, sync.pending_path,
