@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -293,7 +294,11 @@ def test_pull_rejects_unknown_labels(ls_server: Any, seed_ws: Workspace) -> None
     assert set(_rows(seed_ws)) == {ok["id"], bad["id"]}
 
 
-def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace) -> None:
+@pytest.mark.parametrize("failing", ["snapshot", "task_page"])
+def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace,
+                                         failing: str) -> None:
+    """The server fails mid-pull (in the snapshot export of a full pull, or on a later Data
+    Manager page of an incremental one): table and watermark stay as they were."""
     admin = ls_server.client()
     name = _project("fail")
     push(seed_ws, name, targets=[], client=admin, limit=3)
@@ -306,16 +311,30 @@ def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace) -> 
     class Failing:
         def __init__(self, inner: Any) -> None:
             self._inner = inner
+            self.calls = 0
 
         def __getattr__(self, attr: str) -> Any:
             return getattr(self._inner, attr)
 
-        def iter_tasks(self, *a: Any, **k: Any) -> Any:
-            yield from itertools.islice(self._inner.iter_tasks(*a, **k), 1)
-            raise ServerUnavailable("Label Studio went away", hint="start it")
+            self.calls = 0
 
+        def snapshot(self, *a: Any, **k: Any) -> Any:
+            if failing == "snapshot":
+                raise ServerUnavailable("Label Studio went away", hint="start it")
+            return self._inner.snapshot(*a, **k)
+
+        def task_page(self, *a: Any, **k: Any) -> Any:
+            self.calls += 1
+            if failing == "task_page" and self.calls > 2:
+                raise ServerUnavailable("Label Studio went away", hint="start it")
+            return self._inner.task_page(*a, **k)
+
+    for task_id in list(read_ledger(seed_ws, name).values())[:2]:
+        admin.create_annotation(task_id, [_choice("claim", "no_claim")])
+    wrapped = Failing(admin)
     with pytest.raises(ServerUnavailable):
-        pull(seed_ws, name, full=True, client=Failing(admin))
+        pull(seed_ws, name, full=failing == "snapshot", client=wrapped)
+    assert failing == "snapshot" or wrapped.calls == 3
     assert seed_ws.annotations.read_bytes() == before
     assert (seed_ws.sync_dir / name / "watermark.json").read_bytes() == wm
 
@@ -399,7 +418,8 @@ def test_pull_drops_rows_of_task_whose_last_annotation_was_deleted(
 def test_pull_pages_by_id_even_if_the_server_caps_page_size(
     ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A server with TASK_API_PAGE_SIZE_MAX answers short pages: none may be taken as the end."""
+    """A server with TASK_API_PAGE_SIZE_MAX answers short pages: none may be taken as the end.
+    (Without snapshot exports, as on a server that refuses them, the first pull reads pages.)"""
     import corpus.labelstudio.annotations as pull_mod
 
     admin = ls_server.client()
@@ -416,8 +436,13 @@ def test_pull_pages_by_id_even_if_the_server_caps_page_size(
         k["page_size"] = min(2, k.get("page_size", 100))
         return real_page(project_id, **k)
 
+    def no_snapshot(*a: Any, **k: Any) -> Any:
+        raise LabelStudioError("snapshot exports are off", hint="-", status=405)
+
     monkeypatch.setattr(admin, "task_page", capped_page)
+    monkeypatch.setattr(admin, "snapshot", no_snapshot)
     monkeypatch.setattr(pull_mod, "PAGE_SIZE", 3)
+    monkeypatch.setattr(pull_mod, "WINDOW", 4)  # several windows, read in parallel
     report = pull(seed_ws, name, client=admin)
     assert 3 in sizes
     assert report.tasks_fetched == 7 and set(_rows(seed_ws)) == made
@@ -449,3 +474,45 @@ def test_pull_rereads_the_overlap_only_when_started_inside_it(
     assert settled.tasks_fetched <= 3 and after.tasks_fetched == 1 and after.added == 1
     wm = json.loads((seed_ws.sync_dir / name / "watermark.json").read_text())
     assert wm["server_time"] is not None
+
+
+def test_incremental_pull_notices_deleted_tasks(ls_server: Any, seed_ws: Workspace) -> None:
+    """Deleting a task leaves no updated_at behind: the incremental pull still drops its rows
+    (before, only `--full` did); and an annotated task missing from the table is read again."""
+    admin = ls_server.client()
+    name = _project("deleted")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=6)
+    tid = sorted(read_ledger(seed_ws, name).values())
+    made = {t: admin.create_annotation(t, [_choice("claim", "claim")])["id"] for t in tid}
+    first = pull(seed_ws, name, client=admin)
+    assert first.total_rows == 6
+    admin.delete_task(tid[1])
+    admin.delete_task(tid[4])
+    inc = pull(seed_ws, name, client=admin)
+    assert not inc.full and inc.tasks_gone == 2 and inc.removed == 2
+    assert set(_rows(seed_ws)) == {made[t] for t in tid if t not in (tid[1], tid[4])}
+    assert "2 tasks deleted" in inc.summary()
+    # a row lost from the table (e.g. a restored old copy) comes back without --full
+    table = pq.read_table(seed_ws.annotations)
+    keep = pc.invert(pc.equal(table["ls_task_id"], tid[0]))
+    pq.write_table(table.filter(keep), seed_ws.annotations)
+    again = pull(seed_ws, name, client=admin)
+    assert not again.full and again.added == 1 and again.tasks_gone == 0
+    assert made[tid[0]] in _rows(seed_ws)
+    quiet = pull(seed_ws, name, client=admin)
+    assert quiet.added == quiet.removed == quiet.updated == quiet.tasks_gone == 0
+
+
+def test_push_and_pull_with_your_own_sdk_client(ls_server: Any, seed_ws: Workspace) -> None:
+    """A `label_studio_sdk.LabelStudio` of the user's goes straight into push and pull."""
+    from label_studio_sdk import LabelStudio
+
+    sdk = LabelStudio(base_url=ls_server.url, api_key=ls_server.token)
+    name = _project("own-sdk")
+    rep = push(seed_ws, name, targets=TARGETS, client=sdk, limit=3)
+    assert rep.imported == 3 and rep.url == ls_server.url
+    tid = sorted(read_ledger(seed_ws, name).values())
+    sdk.annotations.create(tid[0], result=[_choice("claim", "unsure")])
+    got = pull(seed_ws, name, client=sdk)
+    assert got.added == 1 and got.label_counts["claim"] == Counter({"unsure": 1})
+    assert not sdk._client_wrapper.httpx_client.httpx_client.is_closed

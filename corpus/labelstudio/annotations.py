@@ -87,9 +87,10 @@ WINDOW = 1000
 WORKERS = 2
 """Data Manager requests in flight at once (a server with more worker processes answers
 them in parallel; the embedded one, a single process, overlaps them with our parsing)."""
-TASK_FIELDS = ("id", "data", "updated_at", "annotations")
-"""The task fields pull reads: Label Studio serialises only these (several times cheaper
-than every Data Manager column)."""
+TASK_FIELDS = ("id", "data", "updated_at", "annotations", "result", "completed_by",
+               "was_cancelled", "ground_truth", "created_at", "lead_time")
+"""The task and annotation fields pull reads (Label Studio's ``include`` names fields at
+every level): only these are serialised, 2.5x cheaper than every Data Manager column."""
 ID_FIELDS = ("id",)
 
 
