@@ -516,3 +516,18 @@ def test_push_and_pull_with_your_own_sdk_client(ls_server: Any, seed_ws: Workspa
     got = pull(seed_ws, name, client=sdk)
     assert got.added == 1 and got.label_counts["claim"] == Counter({"unsure": 1})
     assert not sdk._client_wrapper.httpx_client.httpx_client.is_closed
+
+
+def test_predictions_and_users_through_the_sdk(ls_server: Any, seed_ws: Workspace) -> None:
+    admin = ls_server.client()
+    name = _project("pred")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=1)
+    (task_id,) = read_ledger(seed_ws, name).values()
+    made = admin.create_prediction(task_id, [_choice("claim", "claim")], model_version="m1",
+                                   score=0.75)
+    got = admin.list_predictions(task_id)
+    assert [p["id"] for p in got] == [made["id"]]
+    assert got[0]["model_version"] == "m1" and got[0]["score"] == 0.75
+    assert got[0]["result"][0]["value"]["choices"] == ["claim"]
+    me = admin.whoami()
+    assert any(u["id"] == me["id"] for u in admin.list_users())

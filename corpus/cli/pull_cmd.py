@@ -16,8 +16,13 @@ from corpus.cli.schema_cmd import SchemaOpt
 def pull_cli(
     ctx: typer.Context,
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
-    full: Annotated[bool, typer.Option("--full", help="Re-read every task; drop annotations "
-                                       "deleted in Label Studio.")] = False,
+    full: Annotated[bool, typer.Option("--full", help="Re-read every annotated task (one "
+                                       "snapshot export) and replace the project's rows.")
+                    ] = False,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=16,
+        help="Data Manager requests in flight at once (more help only a server with "
+        "several worker processes).")] = 2,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -28,7 +33,7 @@ def pull_cli(
     s = load_schema(schema)
     ws = workspace(ws_dir)
     with progress_bar("pull") as update:
-        report = pull(ws, project, full=full, progress=update, schema=s,
+        report = pull(ws, project, full=full, progress=update, schema=s, workers=workers,
                       allow_insecure=settings(ctx).allow_insecure)
     for w in report.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")

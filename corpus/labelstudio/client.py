@@ -208,9 +208,8 @@ class LabelStudioClient:
                     base_url=self.url, api_key=self._token, httpx_client=self._http,
                     timeout=self.timeout, max_retries=0)
             except ApiError as exc:
-                self._raise_for(exc.status_code or 401, exc.body, exc.headers, "sign-in",
-                                safe=True)
-                raise  # pragma: no cover
+                raise self._error_for(exc.status_code or 401, exc.body, exc.headers,
+                                      "sign-in", safe=True) from None
         return self._sdk
 
     def __repr__(self) -> str:
@@ -304,8 +303,9 @@ class LabelStudioClient:
             self.sdk  # noqa: B018  (built here: a rejected token maps like any 401)
             self._forget_access(unless_fresh=True)
             return fn(options)
-        except ApiError as exc:
-            self._raise_for(exc.status_code or 0, exc.body, exc.headers, where, safe)
+        except ApiError as exc:  # `from None`: the SDK's error text holds the headers
+            raise self._error_for(exc.status_code or 0, exc.body, exc.headers, where,
+                                  safe) from None
         except httpx.ConnectTimeout:
             raise _Retry("connect timeout") from None
         except httpx.ConnectError:
@@ -335,30 +335,30 @@ class LabelStudioClient:
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _raise_for(self, code: int, body: Any, headers: Mapping[str, str] | None, where: str,
-                   safe: bool) -> None:
-        """Raise the error for a non-2xx answer (``_Retry`` for a transient one)."""
+    def _error_for(self, code: int, body: Any, headers: Mapping[str, str] | None, where: str,
+                   safe: bool) -> Exception:
+        """The error for a non-2xx answer (``_Retry`` for a transient one)."""
         message = self._redact(_server_message(body, headers))
         if code >= 500:
             if safe or code in (502, 503, 504):
-                raise _Retry(f"HTTP {code}")
-            raise ServerUnavailable(
+                return _Retry(f"HTTP {code}")
+            return ServerUnavailable(
                 f"Label Studio at {self.url} answered HTTP {code} on {where}: {message}",
                 hint="check the server log, then run the command again", status=code)
         if code == 401:
-            raise AuthError(
+            return AuthError(
                 f"Label Studio at {self.url} rejected the API token ({self.token_kind} token): "
                 f"{message}", hint=_KEY_HELP, status=code)
         if code >= 400:
-            raise LabelStudioError(
+            return LabelStudioError(
                 f"Label Studio refused {where}: HTTP {code}: {message}",
                 hint="check the request parameters and your permissions on the server",
                 status=code)
         if code >= 300:
-            raise LabelStudioError(
+            return LabelStudioError(
                 f"Label Studio redirected {where} to {_header(headers, 'location') or '?'}",
                 hint="check LABEL_STUDIO_URL (scheme, host and path prefix)", status=code)
-        raise LabelStudioError(
+        return LabelStudioError(
             f"Label Studio answered {where} with non-JSON ({one_line(str(body), 80)})",
             hint="check that LABEL_STUDIO_URL points at Label Studio", status=code or None)
 
