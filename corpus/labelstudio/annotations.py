@@ -140,14 +140,6 @@ def _latest_update(client: Any, project_id: int) -> tuple[datetime | None, datet
     return (parse_time(tasks[0].get("updated_at")) if tasks else None), read_at
 
 
-def _count(client: Any, project_id: int, items: list[Item]) -> int | None:
-    """How many tasks match ``items`` (the Data Manager's ``total``; None if not given)."""
-    body = client.task_page(project_id, page=1, page_size=1, fields="task_only",
-                            query=query(items), include=ID_FIELDS)
-    total = body.get("total")
-    return total if isinstance(total, int) else None
-
-
 def _id_range(client: Any, project_id: int, items: list[Item]) -> tuple[int, int] | None:
     """Lowest and highest id of the tasks matching ``items`` (None: no such task)."""
     ends = []
@@ -306,11 +298,8 @@ def _fetch_snapshot(client: Any, project_id: int, got: _Fetched) -> bool:
     snapshot exports (then pages are read)."""
     if not hasattr(client, "snapshot"):
         return False
-    filters = {"conjunction": "or", "items": [
-        item("total_annotations", "greater", "Number", 0),
-        item("cancelled_annotations", "greater", "Number", 0)]}
     try:
-        view = client.create_view(project_id, filters, title="claim-corpus pull (temporary)")
+        view = client.create_view(project_id, ANNOTATED_OR, title="claim-corpus pull (temporary)")
     except LabelStudioError as exc:
         if exc.status in (403, 404, 405):
             return False
@@ -332,10 +321,20 @@ def _fetch_snapshot(client: Any, project_id: int, got: _Fetched) -> bool:
     return True
 
 
+ANNOTATED_OR = {"conjunction": "or", "items": [
+    item("total_annotations", "greater", "Number", 0),
+    item("cancelled_annotations", "greater", "Number", 0)]}
+"""Tasks with at least one annotation, submitted or skipped (one Data Manager filter)."""
+
+
 def _annotated_count(client: Any, project_id: int) -> int | None:
-    """Tasks with at least one annotation (submitted or skipped), by the Data Manager."""
-    counts = [_count(client, project_id, items) for items in annotated_filters(None)]
-    return None if None in counts else sum(c for c in counts if c is not None)
+    """Tasks with at least one annotation (submitted or skipped), by the Data Manager
+    (one request: every Data Manager request costs ~0.15 s on a 20k-task project)."""
+    body = client.task_page(project_id, page=1, page_size=1, fields="task_only",
+                            query={"filters": ANNOTATED_OR, "ordering": ["tasks:id"]},
+                            include=ID_FIELDS)
+    total = body.get("total")
+    return total if isinstance(total, int) else None
 
 
 def _fetch_full(client: Any, project_id: int, report: PullReport,
