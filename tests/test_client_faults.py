@@ -7,6 +7,7 @@ connections, slow answers and token refreshes. Retry delays are tiny.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import socket
 import threading
@@ -519,3 +520,52 @@ def test_error_text_echoing_the_token_is_redacted(fake: Fake) -> None:
     with client(fake.url) as c, pytest.raises(LabelStudioError) as info:
         c.whoami()
     assert LEGACY not in str(info.value) and "HTTP 403" in info.value.message
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_import_post_is_not_resent_after_a_proxy_502_or_504(fake: Fake, status: int) -> None:
+    """A gateway error may come after Label Studio accepted the import."""
+    path = "/api/projects/7/import"
+    fake.scripts[path] = [status, ("json", 201, {"task_ids": [1]})]
+    with client(fake.url) as c, pytest.raises(ServerUnavailable) as info:
+        c.import_tasks(7, [{"data": {"text": "a"}}])
+    assert fake.count(path) == 1 and "may or may not have applied" in info.value.message
+
+
+def test_non_json_answer_echoing_the_token_is_redacted(fake: Fake) -> None:
+    def handle(h: BaseHTTPRequestHandler, method: str, path: str, body: bytes) -> bool:
+        data = f"echo {h.headers.get('Authorization')}".encode()
+        h.send_response(200)
+        h.send_header("Content-Type", "text/plain")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+        return True
+
+    fake.handler = handle
+    with client(fake.url) as c, pytest.raises(LabelStudioError) as info:
+        c.request("GET", "/api/anything")
+    assert LEGACY not in str(info.value) and "non-JSON" in info.value.message
+
+
+def test_as_client_wraps_sdk_subclasses_and_refuses_async(fake: Fake) -> None:
+    from label_studio_sdk import AsyncLabelStudio, LabelStudio
+
+    from corpus.labelstudio.client import as_client
+
+    class Mine(LabelStudio):
+        pass
+
+    wrapped = as_client(Mine(base_url=fake.url, api_key=LEGACY))
+    assert isinstance(wrapped, LabelStudioClient)
+    with pytest.raises(ConfigError, match="AsyncLabelStudio"):
+        as_client(AsyncLabelStudio(base_url=fake.url, api_key=LEGACY))
+
+
+def test_pull_windows_cover_sparse_ids_with_few_requests() -> None:
+    from corpus.labelstudio.annotations import WINDOW, _windows
+
+    assert _windows(1, 10_000_000, 5) == [(0, 10_000_000)]
+    got = _windows(1, 2 * WINDOW + 500, 2 * WINDOW + 500)
+    assert len(got) == 3 and got[0][0] == 0 and got[-1][1] == 2 * WINDOW + 500
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(got))

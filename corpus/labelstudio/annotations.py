@@ -63,12 +63,12 @@ from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import (
     Item,
+    Query,
     annotated_filters,
     emptied_filter,
     item,
     keyset,
     latest_update_query,
-    query,
     selected_query,
 )
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
@@ -140,17 +140,19 @@ def _latest_update(client: Any, project_id: int) -> tuple[datetime | None, datet
     return (parse_time(tasks[0].get("updated_at")) if tasks else None), read_at
 
 
-def _id_range(client: Any, project_id: int, items: list[Item]) -> tuple[int, int] | None:
-    """Lowest and highest id of the tasks matching ``items`` (None: no such task)."""
-    ends = []
+def _id_range(client: Any, project_id: int, query_: Query) -> tuple[int, int, int] | None:
+    """Lowest and highest id of the tasks ``query_`` matches, and how many there are
+    (None: no such task)."""
+    ends, total = [], 0
     for ordering in ("tasks:id", "-tasks:id"):
         body = client.task_page(project_id, page=1, page_size=1, fields="task_only",
-                                query=query(items, ordering=ordering), include=ID_FIELDS)
+                                query={**query_, "ordering": [ordering]}, include=ID_FIELDS)
         tasks = body.get("tasks") or []
         if not tasks:
             return None
         ends.append(int(tasks[0]["id"]))
-    return min(ends), max(ends)
+        total = body.get("total") if isinstance(body.get("total"), int) else total
+    return min(ends), max(ends), int(total or 0)
 
 
 def _annotation_count(client: Any, project_id: int) -> int | None:
@@ -237,18 +239,12 @@ class _Fetched:
         self.tasks[int(task["id"])] = task  # a later read wins
 
 
-def _windows(lo: int, hi: int) -> list[tuple[int, int]]:
-    """``(after, upto]`` id windows covering ``[lo, hi]``."""
-    return [(a, min(a + WINDOW, hi)) for a in range(lo - 1, hi, WINDOW)]
-
-
-def _stream(client: Any, project_id: int, items: list[Item], include: tuple[str, ...],
-            page_size: int, fields: str = "all") -> Callable[[tuple[int, int]],
-                                                             list[dict[str, Any]]]:
-    def run(window: tuple[int, int]) -> list[dict[str, Any]]:
-        return list(keyset(client, project_id, items, fields=fields, page_size=page_size,
-                           include=include, after=window[0], upto=window[1]))
-    return run
+def _windows(lo: int, hi: int, n_tasks: int) -> list[tuple[int, int]]:
+    """``(after, upto]`` id windows covering ``[lo, hi]``, about ``WINDOW`` tasks each
+    (task ids are global to a server: one project's ids can be sparse)."""
+    count = max(1, min(-(-n_tasks // WINDOW), hi - lo + 1))
+    step = -(-(hi - lo + 1) // count)
+    return [(a, min(a + step, hi)) for a in range(lo - 1, hi, step)]
 
 
 def _in_parallel(client: Any, project_id: int, items: list[Item], *, include: tuple[str, ...],
@@ -256,18 +252,25 @@ def _in_parallel(client: Any, project_id: int, items: list[Item], *, include: tu
                  on_page: Callable[[list[dict[str, Any]]], None]) -> None:
     """Every task matching ``items``: the id range is cut into windows read by ``workers``
     requests in flight; ``on_page`` gets each window's tasks (in the calling thread)."""
-    span = _id_range(client, project_id, items)
+    span = _id_range(client, project_id, {"filters": {"conjunction": "and", "items": items}})
     if span is None:
         return
     windows = _windows(*span)
-    run = _stream(client, project_id, items, include, page_size, fields)
+
+    def run(window: tuple[int, int]) -> list[dict[str, Any]]:
+        return list(keyset(client, project_id, items, fields=fields, page_size=page_size,
+                           include=include, after=window[0], upto=window[1]))
+
     if workers <= 1 or len(windows) == 1:
         for w in windows:
             on_page(run(w))
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull") as pool:
-        for tasks in pool.map(run, windows):
-            on_page(tasks)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pull")
+    try:
+        for future in [pool.submit(run, w) for w in windows]:
+            on_page(future.result())
+    finally:  # on an error (or Ctrl-C) the windows not started yet are dropped
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _fetch_annotated(client: Any, project_id: int, since: datetime | None, got: _Fetched,
@@ -391,17 +394,29 @@ def _fetch_changed(client: Any, project_id: int, since: datetime, held: set[int]
     def take_ids(tasks: list[dict[str, Any]]) -> None:
         annotated.update(int(t["id"]) for t in tasks)
 
-    for items in annotated_filters(None):
-        _in_parallel(client, project_id, items, include=ID_FIELDS, page_size=ID_PAGE_SIZE,
-                     workers=workers, fields="task_only", on_page=take_ids)
-    got.gone = (held - got.emptied - set(got.tasks)) - annotated
-    missed = sorted(annotated - local)
-    for lo in range(0, len(missed), PAGE_SIZE):
-        chunk = missed[lo:lo + PAGE_SIZE]
+    # One "or" filter (a task moving from skipped-only to submitted stays in it); the Data
+    # Manager cannot "and" an id bound to it, so these pages go by offset: a task they miss
+    # while the set changes is at worst read again below, never dropped.
+    take_ids(list(client.iter_tasks(project_id, query={"filters": ANNOTATED_OR,
+                                                      "ordering": ["tasks:id"]},
+                                    page_size=ID_PAGE_SIZE, fields="task_only",
+                                    include=ID_FIELDS)))
+    # Candidates are read again by id before anything is dropped: a task whose counters
+    # read 0 while it has annotations, or one that changed during the listing, is kept.
+    suspects = sorted(((held - got.emptied - set(got.tasks)) - annotated)
+                      | (annotated - local))
+    seen: set[int] = set()
+    for lo in range(0, len(suspects), PAGE_SIZE):
+        chunk = suspects[lo:lo + PAGE_SIZE]
         for task in client.iter_tasks(project_id, query=selected_query(chunk),
                                       page_size=PAGE_SIZE, fields="all", include=TASK_FIELDS):
+            task_id = int(task["id"])
+            seen.add(task_id)
             if task.get("annotations"):
                 got.add(task)
+            elif task_id in held:
+                got.emptied.add(task_id)
+    got.gone = {t for t in suspects if t in held and t not in seen}
     return got
 
 

@@ -15,7 +15,8 @@ does not do it for us:
   - connection refused / DNS failure -> ``ServerUnavailable`` at once;
   - 5xx, timeouts and dropped connections -> retried with exponential backoff,
     then ``ServerUnavailable``; a POST is only retried when it surely did not
-    reach the server (connect errors, 502/503/504);
+    reach the application (connect errors, 503): a 502 or 504 from a proxy may
+    come after Label Studio accepted the request;
   - 401 -> ``AuthError`` (with a personal access token the access token is
     first refreshed once: the server may reject one the client's clock still
     thinks valid); other 4xx -> ``LabelStudioError`` with the server's message
@@ -38,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -57,7 +59,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from corpus.errors import AuthError, LabelStudioError, ServerUnavailable
+from corpus.errors import AuthError, ConfigError, LabelStudioError, ServerUnavailable
 from corpus.labelstudio.connection import Connection, TokenKind, token_kind
 from corpus.labelstudio.queries import updated_since_query
 
@@ -340,11 +342,11 @@ class LabelStudioClient:
         """The error for a non-2xx answer (``_Retry`` for a transient one)."""
         message = self._redact(_server_message(body, headers))
         if code >= 500:
-            if safe or code in (502, 503, 504):
+            if safe or code == 503:
                 return _Retry(f"HTTP {code}")
             return ServerUnavailable(
-                f"Label Studio at {self.url} answered HTTP {code} on {where}: {message}",
-                hint="check the server log, then run the command again", status=code)
+                f"Label Studio at {self.url} answered HTTP {code} on {where} ({message}); it "
+                "may or may not have applied the request", hint=_RERUN_HINT, status=code)
         if code == 401:
             return AuthError(
                 f"Label Studio at {self.url} rejected the API token ({self.token_kind} token): "
@@ -356,10 +358,12 @@ class LabelStudioClient:
                 status=code)
         if code >= 300:
             return LabelStudioError(
-                f"Label Studio redirected {where} to {_header(headers, 'location') or '?'}",
+                f"Label Studio redirected {where} to "
+                f"{self._redact(_header(headers, 'location')) or '?'}",
                 hint="check LABEL_STUDIO_URL (scheme, host and path prefix)", status=code)
         return LabelStudioError(
-            f"Label Studio answered {where} with non-JSON ({one_line(str(body), 80)})",
+            f"Label Studio answered {where} with non-JSON "
+            f"({self._redact(one_line(str(body), 80))})",
             hint="check that LABEL_STUDIO_URL points at Label Studio", status=code or None)
 
     def _raw(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
@@ -573,7 +577,9 @@ class LabelStudioClient:
             yield from tasks
             seen += len(tasks)
             total = body.get("total")
-            if len(tasks) < page_size or (isinstance(total, int) and seen >= total):
+            # a server may cap page_size: a short page ends only when there is no total
+            if not tasks or (isinstance(total, int) and seen >= total) or (
+                    not isinstance(total, int) and len(tasks) < page_size):
                 return
             page += 1
 
@@ -729,11 +735,17 @@ class LabelStudioClient:
 def as_client(client: LabelStudioClient | LabelStudio | Any) -> Any:
     """``client`` as a ``LabelStudioClient``: an SDK ``LabelStudio`` is wrapped, anything
     else (ours, or a test double with the same methods) is returned as it is."""
-    if type(client).__module__.startswith("label_studio_sdk"):
-        from label_studio_sdk import LabelStudio
-
-        if isinstance(client, LabelStudio):
+    if isinstance(client, LabelStudioClient):
+        return client
+    sdk = sys.modules.get("label_studio_sdk")  # loaded if the caller made an SDK client
+    if sdk is not None and "label_studio_sdk.client" in sys.modules:
+        if isinstance(client, sdk.LabelStudio):
             return LabelStudioClient.from_sdk(client)
+        if isinstance(client, sdk.AsyncLabelStudio):
+            raise ConfigError("push and pull need a synchronous label_studio_sdk.LabelStudio, "
+                              "got an AsyncLabelStudio",
+                              hint="pass label_studio_sdk.LabelStudio(base_url=..., "
+                              "api_key=...)")
     return client
 
 
