@@ -164,9 +164,14 @@ def test_whoami_with_personal_access_token(ls_server: LSServer, personal_token: 
     with ls_server.client(personal_token) as c:
         assert c.token_kind == "personal"
         assert c.whoami()["email"] == server.ADMIN_EMAIL
-        # A revoked/garbled access token is refreshed once transparently.
-        c._access = c._access[:-4] + "AAAA" if c._access else None
+        # A revoked/garbled access token (the SDK still thinks it valid: it does not
+        # verify signatures) is rejected by the server, then refreshed once transparently.
+        tokens = c._tokens()
+        assert tokens is not None and tokens._access_token
+        garbled = tokens._access_token[:-4] + "AAAA"
+        tokens._access_token = garbled
         assert c.whoami()["email"] == server.ADMIN_EMAIL
+        assert tokens._access_token and tokens._access_token != garbled
 
 
 @labelstudio
