@@ -92,6 +92,10 @@ TASK_FIELDS = ("id", "data", "updated_at", "annotations", "result", "completed_b
 """The task and annotation fields pull reads (Label Studio's ``include`` names fields at
 every level): only these are serialised, 2.5x cheaper than every Data Manager column."""
 ID_FIELDS = ("id",)
+ANNOTATED_OR = {"conjunction": "or", "items": [
+    item("total_annotations", "greater", "Number", 0),
+    item("cancelled_annotations", "greater", "Number", 0)]}
+"""Tasks with at least one annotation, submitted or skipped (one Data Manager filter)."""
 
 
 @dataclass
@@ -322,12 +326,6 @@ def _fetch_snapshot(client: Any, project_id: int, got: _Fetched) -> bool:
         if task.get("annotations"):
             got.add(task)
     return True
-
-
-ANNOTATED_OR = {"conjunction": "or", "items": [
-    item("total_annotations", "greater", "Number", 0),
-    item("cancelled_annotations", "greater", "Number", 0)]}
-"""Tasks with at least one annotation, submitted or skipped (one Data Manager filter)."""
 
 
 def _annotated_count(client: Any, project_id: int) -> int | None:
