@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "corpus.cli.schema_cmd",
     "corpus.cli.push_cmd",
     "corpus.cli.pull_cmd",
+    "corpus.cli.annotators_cmd",
     "corpus.cli.release_cmd",
     "corpus.cli.up_cmd",
 ]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, escape, out, settings, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import SchemaOpt, split_targets
 
@@ -27,6 +27,10 @@ def push_cli(
     import_timeout: Annotated[float, typer.Option(
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
+    overlap: Annotated[int | None, typer.Option(
+        min=1, help="Annotators per task (Label Studio's queue gives each task to N different "
+        "annotators). Default: the project's setting; 2 for a new project.",
+        show_default=False)] = None,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -41,12 +45,17 @@ def push_cli(
                       articles=split_targets(articles) or None, batch_size=batch_size,
                       progress=update, schema=load_schema(schema),
                       allow_insecure=settings(ctx).allow_insecure,
-                      import_timeout=import_timeout)
+                      import_timeout=import_timeout, overlap=overlap)
     out.print(escape(report.summary()))
     if report.targets_suggested:
         out.print("[yellow]stance targets were suggested from the corpus[/]; to change them "
                   "before anyone annotates, run "
                   f"`corpus push --project {escape(project)} --targets a,b,c`")
+    if report.annotators is not None and report.annotators < report.overlap:
+        console.print(f"[yellow]each task waits for {report.overlap} annotators but the "
+                      f"organisation has {report.annotators} account"
+                      f"{'s' if report.annotators != 1 else ''}[/]: add them with "
+                      "`corpus annotators add EMAIL...`")
     out.print(f"open {escape(report.url)}/projects/{report.project_id}/data")
 
 

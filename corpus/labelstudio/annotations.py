@@ -72,6 +72,7 @@ from corpus.labelstudio.queries import (
     selected_query,
 )
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
+from corpus.labelstudio.users import is_removed, remember_users
 from corpus.storage.atomic import write_table
 from corpus.workspace import Workspace
 
@@ -171,14 +172,20 @@ def _annotation_count(client: Any, project_id: int) -> int | None:
 def _user_emails(client: Any) -> dict[int, str]:
     try:
         return {int(u["id"]): str(u.get("email") or u.get("username") or u["id"])
-                for u in client.list_users()}
+                for u in client.list_users() if not is_removed(u)}
     except CorpusError:
         return {}
 
 
 def _annotator(raw: Any, emails: Mapping[int, str]) -> str:
     if isinstance(raw, Mapping):
-        return str(raw.get("email") or raw.get("username") or raw.get("id"))
+        uid = raw.get("id")
+        known = emails.get(uid) if isinstance(uid, int) else None
+        if known:
+            return known
+        if raw.get("email") == "Deleted" and isinstance(uid, int):
+            return f"user:{uid}"  # Label Studio hides a removed member's e-mail
+        return str(raw.get("email") or raw.get("username") or uid)
     if isinstance(raw, int):
         return emails.get(raw, f"user:{raw}")
     return str(raw) if raw is not None else ""
@@ -539,7 +546,7 @@ def pull(
             held.update(int(r["ls_task_id"]) for r in old_rejects
                         if isinstance(r.get("ls_task_id"), int))
             new_mark, read_at = _latest_update(client, project_id)
-            emails = _user_emails(client)
+            emails = remember_users(ws, client.url, _user_emails(client))
             got = (_fetch_full(client, project_id, report, progress, workers) if since is None
                    else _fetch_changed(client, project_id, since, held, progress, workers))
             rows, rejects = _to_rows(client, got, project_id, schema, state, emails, report)

@@ -431,6 +431,20 @@ class LabelStudioClient:
             idempotent=False))
         return out
 
+    def invite_url(self) -> str:
+        """The organisation's sign-up link (absolute), from ``/api/invite``."""
+        got: dict[str, Any] = plain(self.call(
+            "GET /api/invite",
+            lambda o: self.sdk.organizations.invites.get_invite_link(request_options=o)))
+        link = str(got.get("invite_url") or "")
+        return link if link.startswith("http") else f"{self.url}{link}"
+
+    def remove_member(self, organization: int, user_id: int) -> None:
+        """End a user's membership of ``organization`` (Label Studio's soft delete)."""
+        self.call(f"DELETE /api/organizations/{organization}/memberships/{user_id}/",
+                  lambda o: self.sdk.organizations.members.delete(organization, user_id,
+                                                                  request_options=o))
+
     def legacy_token(self) -> str:
         """The current user's legacy token (works only if legacy tokens are enabled)."""
         got = self.call("GET /api/current-user/token",

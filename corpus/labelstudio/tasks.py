@@ -53,6 +53,8 @@ SUGGESTED_TARGETS = 5
 RECHECK_SECONDS = 3600.0
 DEFAULT_IMPORT_TIMEOUT = 600.0
 """Seconds one import request may take before push gives up on it (and reconciles later)."""
+DEFAULT_OVERLAP = 2
+"""Annotators per task of a new project: agreement needs at least two."""
 
 
 def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
@@ -140,6 +142,9 @@ class PushReport:
     config_updated: bool = False
     targets: list[str] = field(default_factory=list)
     targets_suggested: bool = False
+    overlap: int = 1
+    overlap_changed: bool = False
+    annotators: int | None = None
     candidates: int = 0
     already: int = 0
     imported: int = 0
@@ -173,6 +178,8 @@ class PushReport:
             parts.append(f"{self.remaining} left (limit)")
         if self.imported:
             parts.append(f"{self.rate:.0f} tasks/s")
+        parts.append(f"each task for {self.overlap} annotator{'s' if self.overlap > 1 else ''}"
+                     + (" (changed)" if self.overlap_changed else ""))
         line = ", ".join(parts)
         if self.targets:
             how = "suggested from the corpus" if self.targets_suggested else "stance targets"
@@ -241,9 +248,37 @@ def _choose_targets(targets: Sequence[str] | None, state: dict[str, Any] | None,
     return [t.strip() for t in targets if t.strip()], suggested
 
 
+def overlap_fields(overlap: int) -> dict[str, Any]:
+    """Project settings that make Label Studio's queue give each task to ``overlap`` annotators.
+
+    ``maximum_annotations`` is the number of distinct annotators per task; a cohort of
+    100% applies it to every task (Label Studio then sets each task's ``overlap``).
+    """
+    return {"maximum_annotations": overlap, "overlap_cohort_percentage": 100}
+
+
+def _apply_overlap(client: Any, proj: dict[str, Any], overlap: int | None,
+                   created: bool) -> tuple[int, bool]:
+    """Set the project's overlap if asked and different; return (overlap, changed)."""
+    current = int(proj.get("maximum_annotations") or 1)
+    cohort = int(proj.get("overlap_cohort_percentage") or 100)
+    if overlap is None or (overlap == current and cohort == 100):
+        return current, False
+    client.update_project(int(proj["id"]), **overlap_fields(overlap))
+    return overlap, not created
+
+
+def _count_annotators(client: Any) -> int | None:
+    """How many accounts of the organisation can annotate (None if the server will not say)."""
+    try:
+        return len(client.list_users())
+    except LabelStudioError:
+        return None
+
+
 def _find_or_create_project(
     client: Any, sync: ProjectSync, schema: LabelSchema, state: dict[str, Any] | None,
-    config: str, instructions: str,
+    config: str, instructions: str, overlap: int = DEFAULT_OVERLAP,
 ) -> tuple[dict[str, Any], bool, bool]:
     """Return (project, created, config_updated)."""
     project = sync.project
@@ -273,7 +308,7 @@ def _find_or_create_project(
         created = client.create_project(
             project, config, description=f"claim-corpus: {schema.name} v{schema.version}",
             expert_instruction=instructions, show_instruction=True,
-            show_skip_button=True, enable_empty_annotation=False,
+            show_skip_button=True, enable_empty_annotation=False, **overlap_fields(overlap),
         )
         return created, True, False
 
@@ -376,6 +411,7 @@ def push(
     client: Any = None,
     allow_insecure: bool = False,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
+    overlap: int | None = None,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
@@ -386,7 +422,14 @@ def push(
     ``LabelStudioClient`` or a ``label_studio_sdk.LabelStudio`` of your own (default: one for
     ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
+    ``overlap`` is how many different annotators Label Studio's queue gives each task to
+    (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
+    it on an existing project updates the project.
     """
+    if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int)
+                                or overlap < 1):
+        raise ConfigError(f"overlap must be a whole number of annotators >= 1, got {overlap!r}",
+                          hint="pass e.g. --overlap 2 (1: one annotator per task)")
     if import_timeout is not None and import_timeout <= 0:
         raise ConfigError(f"import timeout must be positive seconds, got {import_timeout}",
                           hint="pass e.g. --import-timeout 600")
@@ -408,11 +451,15 @@ def push(
             config = render_label_config(schema, target_list)
             instructions = guidelines_html(guidelines_path(schema))
             proj, created, updated = _find_or_create_project(
-                client, sync, schema, state, config, instructions)
+                client, sync, schema, state, config, instructions,
+                overlap if overlap is not None else DEFAULT_OVERLAP)
             project_id = int(proj["id"])
+            n_overlap, overlap_changed = _apply_overlap(client, proj, overlap, created)
             report = PushReport(project=project, project_id=project_id, url=client.url,
                                 created=created, config_updated=updated, targets=target_list,
-                                targets_suggested=suggested, candidates=len(tasks))
+                                targets_suggested=suggested, candidates=len(tasks),
+                                overlap=n_overlap, overlap_changed=overlap_changed,
+                                annotators=_count_annotators(client))
             if state is None or int(state.get("project_id", -1)) != project_id or updated:
                 _record_state(sync, state, project_id, client.url, schema, target_list, config)
 
