@@ -539,3 +539,17 @@ def test_body_date_lines_that_are_not_dates_are_not_stored() -> None:
     assert bad.published_at is None and bad.text == "正文。"
     good = clean_article("标题\n\n更新时间: 2025-9-3 9:05\n正文。")
     assert good.published_at == "2025-09-03T09:05"
+
+
+def test_many_links_to_one_folder_walk_it_once(tmp_path: Path) -> None:
+    # 12 levels, each with two links to the next: 4,096 paths, one set of files
+    levels = [tmp_path / f"l{i}" for i in range(13)]
+    for level in levels:
+        level.mkdir()
+    for i, level in enumerate(levels[:-1]):
+        (level / "a").symlink_to(levels[i + 1])
+        (level / "b").symlink_to(levels[i + 1])
+    (levels[-1] / "x.txt").write_text(GOOD, encoding="utf-8")
+    report = ingest([levels[0]], tmp_path / "ws")
+    assert not report.problems and report.files == 1
+    assert texts(tmp_path / "ws") == {GOOD}

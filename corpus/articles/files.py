@@ -129,7 +129,8 @@ def find_articles(path: Path) -> Iterator[Path | PathInputError]:
     """Article files under ``path`` (a file as given, a folder recursively, sorted).
 
     Yields an ``InputError`` for each thing that cannot be read: errors first, then the
-    files. Symbolic links are followed (a link back into a folder being walked is a loop).
+    files. Symbolic links are followed (a link back into a folder being walked is a loop);
+    a folder reached twice through links is walked once.
     """
     try:
         st = path.stat()
@@ -147,6 +148,7 @@ def find_articles(path: Path) -> Iterator[Path | PathInputError]:
     # explicit stack: (folder, identities of the folders on the way down to it)
     stack: list[tuple[Path, frozenset[tuple[int, int]]]] = [
         (path, frozenset({(st.st_dev, st.st_ino)}))]
+    walked = {(st.st_dev, st.st_ino)}
     while stack:
         folder, ancestors = stack.pop()
         try:
@@ -175,7 +177,9 @@ def find_articles(path: Path) -> Iterator[Path | PathInputError]:
                     yield _error(child, "symbolic link loop (it leads back to a folder it is "
                                  "in); not followed", "remove the link or point it elsewhere")
                     continue
-                subfolders.append((child, ancestors | {key}))
+                if key not in walked:  # a second link to a walked folder: same files
+                    walked.add(key)
+                    subfolders.append((child, ancestors | {key}))
             elif child.suffix.lower() not in SUFFIXES:
                 continue  # not an article format: other files in a folder are left alone
             elif stat.S_ISREG(cst.st_mode):
