@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 _MANY_BLANKS = re.compile(r"\n{3,}")
 _SEP = r"\s*[:：]\s*"
@@ -58,11 +59,20 @@ class CleanArticle:
     removed_lines: int = 0
 
 
-def _iso_date(match: re.Match[str]) -> str:
-    year, month, day, clock = match.group(1), int(match.group(2)), int(match.group(3)), None
+def _iso_date(match: re.Match[str]) -> str | None:
+    """The matched date as ISO 8601, or None when it is not a real date (2025-13-45)."""
+    year, month, day = int(match.group(1)), int(match.group(2)), int(match.group(3))
+    try:
+        day_iso = date(year, month, day).isoformat()
+    except ValueError:
+        return None
     clock = match.group(4)
-    date = f"{year}-{month:02d}-{day:02d}"
-    return f"{date}T{clock}" if clock else date
+    if not clock:
+        return day_iso
+    parts = [int(part) for part in clock.split(":")]
+    if parts[0] > 23 or any(part > 59 for part in parts[1:]):
+        return day_iso  # the date is real, the time is not: keep the date
+    return day_iso + "T" + ":".join(f"{part:02d}" for part in parts)
 
 
 def _is_title_line(line: str) -> bool:

@@ -12,7 +12,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.articles.readers import RawArticle, discover, read_file
+from corpus.articles.files import PathInputError, is_not_utf8, source_name
+from corpus.articles.readers import RawArticle, find_articles, read_file
 from corpus.errors import InputError
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import ARTICLE_SCHEMA, article_id_for, iter_batches, text_sha256
@@ -78,10 +79,12 @@ def ingest(
     path_list = [Path(p) for p in paths]
     files: list[Path] = []
     for path in path_list:
-        try:
-            files.extend(discover([path]))
-        except InputError as exc:
-            report.problems.append(Problem(str(path), exc.message, exc.hint))
+        for found in find_articles(path):
+            if isinstance(found, PathInputError):
+                report.problems.append(Problem(source_name(found.path), found.message,
+                                               found.hint))
+            else:
+                files.append(found)
     report.files = len(files)
 
     with ws.ensure().lock("ingest"):
@@ -99,16 +102,33 @@ def ingest(
         def new_rows() -> Iterator[dict[str, Any]]:
             now = datetime.now(timezone.utc)
             for done, file in enumerate(files, start=1):
+                name = source_name(file)
+                if is_not_utf8(file):
+                    report.problems.append(Problem(
+                        name, f"{name}: the file name is not UTF-8; stored in source with each "
+                        "such byte as \\xNN (and each backslash doubled)",
+                        "rename the file to UTF-8 to keep the name readable",
+                        severity="warning"))
                 try:
                     for item in read_file(file):
                         if isinstance(item, InputError):
-                            report.problems.append(Problem(str(file), item.message, item.hint))
+                            report.problems.append(Problem(name, item.message, item.hint))
                             continue
+                        for message, hint in item.warnings:
+                            report.problems.append(Problem(name, message, hint, "warning"))
                         row = _accept(item, known_hash, known_ids, report, now)
                         if row is not None:
                             yield row
                 except InputError as exc:
-                    report.problems.append(Problem(str(file), exc.message, exc.hint))
+                    report.problems.append(Problem(name, exc.message, exc.hint))
+                except RecursionError:
+                    report.problems.append(Problem(
+                        name, f"{name}: nested too deeply to read; not ingested",
+                        "flatten its structure, or save its text as .txt"))
+                except OSError as exc:
+                    report.problems.append(Problem(
+                        name, f"{name}: cannot read ({exc.strerror or exc})",
+                        "check the file and its storage"))
                 if progress:
                     progress(done, len(files))
 

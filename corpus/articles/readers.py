@@ -8,17 +8,25 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from corpus.articles import metadata
 from corpus.articles.clean import clean_article
 from corpus.articles.decode import decode_bytes
+from corpus.articles.files import (
+    HTML_SUFFIXES,
+    JSONL_SUFFIXES,
+    SUFFIXES,
+    TEXT_SUFFIXES,
+    find_articles,
+    open_regular,
+    source_name,
+)
 from corpus.errors import InputError
 from corpus.text.normalize import normalize
 
-TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
-HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
-JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+__all__ = ["HTML_SUFFIXES", "JSONL_SUFFIXES", "SUFFIXES", "TEXT_SUFFIXES", "RawArticle",
+           "find_articles", "from_html", "read_file", "source_name"]
 
 
 @dataclass
@@ -35,50 +43,37 @@ class RawArticle:
     raw_sha256: str = ""
     encoding: str = "utf-8"
     line: int | None = None  # for JSONL rows
-
-
-def discover(paths: list[Path]) -> Iterator[Path]:
-    """Yield article files under ``paths`` (files as given, folders recursively, sorted)."""
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in SUFFIXES and not any(
-                    part.startswith(".") for part in child.relative_to(path).parts
-                ):
-                    yield child
-        elif path.exists():
-            yield path
-        else:
-            raise InputError(f"{path}: no such file or folder", hint="check the path")
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (message, hint)
 
 
 def read_file(path: Path) -> Iterator[RawArticle | InputError]:
-    """Read one file; yields articles, and InputErrors for bad JSONL rows (the rest go on)."""
+    """Read one file; yields articles, and InputErrors for bad JSONL rows (the rest go on).
+
+    Only regular files are opened (a FIFO or device is an InputError, never a wait).
+    """
+    name = source_name(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(
-            f"{path}: unsupported file type {suffix or '(none)'}",
+            f"{name}: unsupported file type {suffix or '(none)'}",
             hint="use .txt, .md, .html/.htm or .jsonl",
         )
-    try:
+    with open_regular(path) as fh:
         if suffix in JSONL_SUFFIXES:
-            yield from _read_jsonl(path)
+            yield from _read_jsonl(fh, name)
             return
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file disappeared before it could be read",
-                         hint="check what removed it and run again") from None
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read ({exc.strerror})", hint="check permissions"
-        ) from None
-    text, encoding = decode_bytes(data, str(path))
+        try:
+            data = fh.read()
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror})",
+                             hint="check the file and its storage") from None
+    text, encoding = decode_bytes(data, name)
     raw_sha = hashlib.sha256(data).hexdigest()
     if suffix in HTML_SUFFIXES:
-        article = from_html(text, str(path))
+        article = from_html(text, name)
     else:
         cleaned = clean_article(normalize(text))
-        article = RawArticle(source=str(path), text=cleaned.text, title=cleaned.title,
+        article = RawArticle(source=name, text=cleaned.text, title=cleaned.title,
                              published_at=cleaned.published_at, tags=cleaned.tags,
                              references=cleaned.references)
     article.raw_sha256, article.encoding = raw_sha, encoding
@@ -116,28 +111,30 @@ def _split_tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
 
 
-def _read_jsonl(path: Path) -> Iterator[RawArticle | InputError]:
+def _read_jsonl(fh: BinaryIO, name: str) -> Iterator[RawArticle | InputError]:
     """Stream a JSONL file line by line (memory stays flat for any file size).
 
     JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection.
     """
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1:
-                raw = raw.removeprefix(codecs.BOM_UTF8)
-            raw = raw.rstrip(b"\r\n")
-            if not raw.strip():
-                continue
-            where = f"{path}:{lineno}"
+    for lineno, raw in enumerate(fh, start=1):
+        if lineno == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
+        raw = raw.rstrip(b"\r\n")
+        if not raw.strip():
+            continue
+        where = f"{name}:{lineno}"
+        try:
+            line, encoding = raw.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
             try:
-                line, encoding = raw.decode("utf-8"), "utf-8"
-            except UnicodeDecodeError:
-                try:
-                    line, encoding = decode_bytes(raw, where)
-                except InputError as exc:
-                    yield exc
-                    continue
+                line, encoding = decode_bytes(raw, where)
+            except InputError as exc:
+                yield exc
+                continue
+        try:
             yield from _jsonl_row(line, where, lineno, encoding)
+        except InputError as exc:
+            yield exc
 
 
 def _jsonl_row(line: str, where: str, lineno: int,
@@ -150,6 +147,10 @@ def _jsonl_row(line: str, where: str, lineno: int,
         yield InputError(f"{where}: malformed JSON at column {exc.colno} ({reason})",
                          hint="fix or remove that line; the other lines were ingested")
         return
+    except RecursionError:
+        yield InputError(f"{where}: JSON nested too deeply to read; row not ingested",
+                         hint="flatten that line: an article row is one JSON object of strings")
+        return
     if not isinstance(row, dict):
         yield InputError(f"{where}: expected a JSON object per line",
                          hint='write {"id": ..., "title": ..., "text": ...}')
@@ -159,24 +160,25 @@ def _jsonl_row(line: str, where: str, lineno: int,
         yield InputError(f"{where}: no \"text\" or \"html\" string field",
                          hint="add the article body as \"text\" (or \"html\")")
         return
+    given_id = metadata.article_id(row.get("id"), where)  # InputError: the row is rejected
+    warnings: list[tuple[str, str]] = []
+    title = metadata.title(row.get("title"), where, warnings)
     if isinstance(body, str):
-        cleaned = clean_article(normalize(body), detect_title=False,
-                                title=_clean_meta(row.get("title")))
+        cleaned = clean_article(normalize(body), detect_title=False, title=title)
         article = RawArticle(source=where, text=cleaned.text, title=cleaned.title,
                              published_at=cleaned.published_at, tags=cleaned.tags,
                              references=cleaned.references)
     else:
         article = from_html(str(html), where)
-        article.title = _clean_meta(row.get("title")) or article.title
-    tags = row.get("tags")
-    if isinstance(tags, str):
-        tags = _split_tags(tags)
-    if isinstance(tags, list):
-        article.tags = [normalize(str(t)) for t in tags if str(t).strip()]
-    article.published_at = _clean_meta(row.get("published_at")) or article.published_at
-    if isinstance(row.get("url"), str):
-        article.source = row["url"]
-    article.given_id = _clean_meta(row.get("id"))
+        article.title = title or article.title
+    tags = metadata.tags(row.get("tags"), where, warnings)
+    if tags is not None:
+        article.tags = tags
+    article.published_at = (metadata.published_at(row.get("published_at"), where, warnings)
+                            or article.published_at)
+    article.source = metadata.url(row.get("url"), where, warnings) or where
+    article.given_id = given_id
     article.raw_sha256 = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
     article.encoding, article.line = encoding, lineno
+    article.warnings = warnings
     yield article

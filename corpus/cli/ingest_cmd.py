@@ -15,7 +15,12 @@ from corpus.sentences import SplitReport, split
 
 
 def ingest_cli(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (.txt .md .html .jsonl).")],
+    paths: Annotated[
+        list[Path],
+        # readable=False: typer's default check would refuse the whole command for one
+        # unreadable path; ingest reports that path and reads the others.
+        typer.Argument(help="Files or folders (.txt .md .html .jsonl).", readable=False),
+    ],
     workspace_dir: WorkspaceOpt = None,
     do_split: Annotated[
         bool, typer.Option("--split/--no-split", help="Also rebuild sentences.parquet.")
@@ -69,7 +74,11 @@ def print_ingest(report: IngestReport, target: str) -> None:
     table.add_row(str(report.files), str(len(report.added)), str(len(report.duplicates)),
                   str(len(report.errors)), str(len(report.warnings)), str(report.total_articles))
     out.print(table)
-    out.print(f"articles -> {escape(target)}")
+    if Path(target).exists():
+        out.print(f"articles -> {escape(target)}")
+    else:
+        out.print("no articles table written: nothing was ingested "
+                  "(fix the errors above and run again)")
 
 
 def register(app: typer.Typer) -> None:

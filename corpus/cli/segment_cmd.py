@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from corpus.articles.decode import decode_bytes
-from corpus.errors import InputError
+from corpus.articles.files import read_regular, source_name
 from corpus.text.segmenter import segment
 
 
@@ -26,13 +26,8 @@ def segment_cli(
     if file == "-":
         data, name = sys.stdin.buffer.read(), "<stdin>"
     else:
-        path = Path(file)
-        try:
-            data, name = path.read_bytes(), str(path)
-        except OSError as exc:
-            raise InputError(
-                f"{file}: cannot read ({exc.strerror})", hint="check the path"
-            ) from None
+        path = Path(file)  # only a regular file is opened: a FIFO is refused, not waited on
+        data, name = read_regular(path), source_name(path)
     text, _ = decode_bytes(data, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     write = sys.stdout.write

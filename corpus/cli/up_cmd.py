@@ -22,7 +22,9 @@ from corpus.labelstudio.tasks import push
 
 def up_cli(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Article files or folders.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Article files or folders.", readable=False)
+    ],
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project.")]
     = "claims",
     targets: Annotated[
