@@ -131,14 +131,21 @@ def test_overlap_is_validated_before_any_request(seed_ws: Workspace, no_ls_env: 
     assert res.exit_code == 2 and "overlap" in res.output
 
 
-def _can_log_in(url: str, email: str, password: str) -> bool:
-    """Log in through Label Studio's own login form (CSRF cookie and all)."""
+def _can_log_in(url: str, email: str, password: str, origin: str | None = None) -> bool:
+    """Log in through Label Studio's own login form (CSRF cookie and all), as a browser
+    at ``origin`` (default: ``url`` itself) would."""
+    origin = origin or url
     with httpx.Client(base_url=url, follow_redirects=False, timeout=30) as http:
         page = http.get("/user/login/")
-        token = http.cookies.get("csrftoken") or ""
+        # read the cookie from the header: behind TLS it is Secure, which httpx keeps from http
+        token = next((c.split("=", 1)[1].split(";", 1)[0]
+                      for c in page.headers.get_list("set-cookie")
+                      if c.startswith("csrftoken=")), "")
+        http.cookies.clear()
         got = http.post("/user/login/", data={"email": email, "password": password,
                                               "csrfmiddlewaretoken": token},
-                        headers={"Referer": f"{url}/user/login/"})
+                        headers={"Referer": f"{origin}/user/login/", "Origin": origin,
+                                 "Cookie": f"csrftoken={token}"})
         assert page.status_code == 200
         return got.status_code == 302 and "/user/login" not in got.headers.get("location", "")
 
@@ -252,3 +259,73 @@ def test_annotators_cli(ls_server: Any, seed_ws: Workspace, no_ls_env: None,
     res = runner.invoke(app, ["annotators", "list", "-w", str(seed_ws.root)])
     line = next(ln for ln in res.output.splitlines() if other in ln)
     assert "removed" in line and re.search(r"\b3\b", line), line
+
+
+def test_plain_http_beyond_loopback_gets_a_warning() -> None:
+    from corpus.labelstudio.server import exposure_warning
+
+    lan = exposure_warning("192.168.1.20", 8080, None)
+    assert lan is not None and "plain HTTP" in lan and "192.168.1.20:8080" in lan
+    assert "--public-url https://" in lan
+    assert "THIS_HOST:8080" in (exposure_warning("0.0.0.0", 8080, None) or "")
+    assert exposure_warning("192.168.1.20", 8080, "https://label.example.org") is None
+    assert exposure_warning("127.0.0.2", 8080, None) is None
+    assert exposure_warning("::1", 8080, None) is None
+
+
+def _listening(pid: int) -> set[tuple[str, int]]:
+    import psutil
+
+    proc = psutil.Process(pid)
+    return {(c.laddr.ip, c.laddr.port) for c in proc.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN}
+
+
+def test_server_for_a_team_listens_where_asked(tmp_path: Path, no_ls_env: None) -> None:
+    """--host: listens on that address only (127.0.0.2 stands in for a LAN address), warns
+    about plain HTTP, and logins work; --public-url: a TLS proxy's origin is trusted."""
+    import socket
+
+    from corpus.errors import ConfigError as CE
+    from corpus.labelstudio import server
+
+    ws = Workspace(tmp_path / "team-ws")
+    runner = CliRunner()
+    res = runner.invoke(app, ["server", "start", "--host", "127.0.0.2", "-w", str(ws.root),
+                              "--timeout", "240"])
+    try:
+        assert res.exit_code == 0, res.output
+        st = server.status(ws)
+        assert st.running and st.url and st.url.startswith("http://127.0.0.2:")
+        assert f"listening on 127.0.0.2, port {st.url.rsplit(':', 1)[1]}" in res.output
+        assert "plain HTTP" not in res.output  # 127.0.0.2 is still this machine only
+        port = int(st.url.rsplit(":", 1)[1])
+        assert _listening(st.pid or 0) == {("127.0.0.2", port)}
+        with socket.socket() as sock, pytest.raises(OSError):
+            sock.settimeout(2)
+            sock.connect(("127.0.0.1", port))
+        creds = server.load_credentials(ws)
+        assert creds is not None
+        assert _can_log_in(st.url, creds.email, creds.password)
+        assert not _can_log_in(st.url, creds.email, creds.password,
+                               origin="https://label.example.test")
+        res = runner.invoke(app, ["server", "status", "-w", str(ws.root)])
+        assert "listening on 127.0.0.2" in res.output
+        with pytest.raises(CE, match=r"already runs on 127\.0\.0\.2"):
+            server.start(ws, host="127.0.0.1")
+    finally:
+        server.stop(ws)
+
+    info = server.start(ws, host="127.0.0.2", public_url="https://label.example.test/",
+                        timeout=240)
+    try:
+        assert info.public_url == "https://label.example.test"
+        creds = server.load_credentials(ws)
+        assert creds is not None
+        assert _can_log_in(info.url, creds.email, creds.password,
+                           origin="https://label.example.test")
+    finally:
+        server.stop(ws)
+    for bad in (["--host", "localhost"], ["--host", "127.0.0.2", "--public-url", "ftp://x"]):
+        res = runner.invoke(app, ["server", "start", *bad, "-w", str(ws.root)])
+        assert res.exit_code == 2 and "error" in res.output, res.output

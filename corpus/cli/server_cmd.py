@@ -11,7 +11,8 @@ from corpus.labelstudio import install, server
 
 server_app = typer.Typer(
     name="server",
-    help="Run the embedded Label Studio (own venv, 127.0.0.1 only, data in the workspace).",
+    help="Run the embedded Label Studio (own venv, 127.0.0.1 unless --host, data in the "
+    "workspace).",
     no_args_is_help=True,
 )
 
@@ -31,18 +32,34 @@ def start_cli(
     port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: a free one).")]
     = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 180.0,
+    host: Annotated[str, typer.Option(
+        help="Address to listen on: 127.0.0.1 serves this machine only; the machine's LAN "
+        "address or 0.0.0.0 lets a team in (plain HTTP: put TLS in front).")] = server.HOST,
+    public_url: Annotated[str | None, typer.Option(
+        help="The https:// address annotators open when a TLS proxy sits in front.",
+        show_default=False)] = None,
 ) -> None:
     """Start Label Studio for the workspace (installing it on first use) and wait until ready."""
     target = workspace(ws)
+    host = server.check_host(host)
+    server.check_public_url(public_url)
     announce_first_start()
     with console.status("[bold]starting Label Studio…", spinner="dots") as spin:
 
         def progress(line: str) -> None:
             spin.update(f"[bold]{escape(line[:100])}")
 
-        info = server.start(target, port=port, timeout=timeout, progress=progress)
+        info = server.start(target, port=port, timeout=timeout, progress=progress, host=host,
+                            public_url=public_url)
     verb = "started" if info.started else "already running"
     out.print(f"Label Studio {verb}: {info.url}  (pid {info.pid})")
+    if info.host != server.HOST or info.public_url:
+        where = "every interface" if info.host in ("0.0.0.0", "::") else info.host  # noqa: S104
+        out.print(f"  listening on {where}, port {info.port}"
+                  + (f"; annotators open {escape(info.public_url)}" if info.public_url else ""))
+    warning = server.exposure_warning(info.host, info.port, info.public_url)
+    if warning:
+        console.print(f"[bold yellow]warning:[/] {escape(warning)}")
     out.print(f"  login:    {info.email}")
     out.print(f"  password: kept in {info.credentials_path} (mode 0600)")
     out.print(f"  log:      {info.log_path}")
@@ -64,6 +81,9 @@ def status_cli(ws: WorkspaceOpt = None) -> None:
     st = server.status(workspace(ws))
     if st.running:
         out.print(f"running: {st.url}  (pid {st.pid})")
+        if st.host and (st.host != server.HOST or st.public_url):
+            out.print(f"  listening on {st.host}" + (f" for {escape(st.public_url)}"
+                                                     if st.public_url else ""))
     else:
         out.print("not running (start it with `corpus server start`)")
     if st.email:

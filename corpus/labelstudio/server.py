@@ -18,6 +18,7 @@ never argv, and are never printed, logged or put into exception text.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import secrets
@@ -49,6 +50,46 @@ from corpus.workspace import Workspace
 
 ADMIN_EMAIL = "admin@claim-corpus.local"
 HOST = "127.0.0.1"
+"""Where the embedded server listens unless ``start(host=...)`` asks for more."""
+
+
+def check_host(host: str) -> str:
+    """``host`` as a normalised IP address to listen on, or ConfigError."""
+    try:
+        addr = ipaddress.ip_address(host.strip().strip("[]"))
+    except ValueError:
+        raise ConfigError(f"--host {host!r} is not an IP address",
+                          hint="pass the address to listen on, e.g. --host 192.168.1.20 "
+                          "or --host 0.0.0.0 for every interface") from None
+    return str(addr)
+
+
+def connect_host(host: str) -> str:
+    """The address our own clients use for a server listening on ``host``."""
+    addr = ipaddress.ip_address(host)
+    if addr.is_unspecified:
+        return "127.0.0.1" if addr.version == 4 else "::1"
+    return host
+
+
+def _url(host: str, port: int) -> str:
+    h = connect_host(host)
+    return f"http://[{h}]:{port}" if ":" in h else f"http://{h}:{port}"
+
+
+def serves_beyond_loopback(host: str) -> bool:
+    """Whether a server listening on ``host`` can be reached from other machines."""
+    return not ipaddress.ip_address(host).is_loopback
+
+
+def exposure_warning(host: str, port: int, public_url: str | None) -> str | None:
+    """What to tell the lead when the server is reachable over plain HTTP (else None)."""
+    if not serves_beyond_loopback(host) or (public_url or "").startswith("https://"):
+        return None
+    return ("plain HTTP: passwords and API tokens cross the network unencrypted. Put TLS in "
+            f"front of it, e.g. `caddy reverse-proxy --from label.example.org --to "
+            f"{connect_host(host) if host not in ('0.0.0.0', '::') else 'THIS_HOST'}:{port}`, "  # noqa: S104
+            "then restart with `--public-url https://label.example.org`")
 
 
 # --------------------------------------------------------------------------- data types
@@ -75,6 +116,10 @@ class ServerInfo:
     log_path: Path
     started: bool
     """True if this call started it, False if it was already running."""
+    host: str = HOST
+    """The address it listens on."""
+    public_url: str | None = None
+    """The URL annotators use when it sits behind a TLS proxy (``--public-url``)."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +135,9 @@ class ServerStatus:
     data_dir: Path
     journal_mode: str | None = None
     """SQLite journal mode of the server's database (``wal``), None before the first start."""
+    host: str | None = None
+    """The address it listens on (while running)."""
+    public_url: str | None = None
 
 
 # --------------------------------------------------------------------------- paths
@@ -220,9 +268,10 @@ def _token_accepted(url: str, token: str, timeout: float = 5.0) -> bool:
     return r.status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
+def _free_port(host: str = HOST) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
@@ -244,8 +293,15 @@ def _log_tail(path: Path, lines: int = 8) -> str:
     return " | ".join(ln.strip() for ln in tail) or "(empty log)"
 
 
-def child_env(paths: ServerPaths, creds: Credentials) -> dict[str, str]:
+def child_env(paths: ServerPaths, creds: Credentials,
+              public_url: str | None = None) -> dict[str, str]:
     env = ls_env(paths.data)
+    if public_url:
+        # Behind a TLS proxy: absolute links and the browser's Origin use the public URL.
+        env["LABEL_STUDIO_HOST"] = public_url
+        env["LABEL_STUDIO_CSRF_TRUSTED_ORIGINS"] = public_url
+        if public_url.startswith("https://"):
+            env["LABEL_STUDIO_SESSION_COOKIE_SECURE"] = "1"
     # First start: create the admin non-interactively (env, never argv).
     env.update({
         "LABEL_STUDIO_USERNAME": creds.email,
@@ -306,19 +362,40 @@ def _running(paths: ServerPaths) -> tuple[psutil.Process, dict[str, Any]] | None
 # --------------------------------------------------------------------------- start/stop
 
 
+def check_public_url(url: str | None) -> str | None:
+    """``url`` without a trailing slash if it is an http(s) URL, else ConfigError."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(f"--public-url {url!r} is not an http(s) URL without a path",
+                          hint="pass the address annotators open, e.g. "
+                          "--public-url https://label.example.org")
+    return url.strip().rstrip("/")
+
+
 def start(
     workspace: Workspace,
     port: int | None = None,
     timeout: float = 120.0,
     *,
+    host: str = HOST,
+    public_url: str | None = None,
     venv_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> ServerInfo:
     """Start the workspace's Label Studio (or return the running one) and wait until it serves.
 
-    Raises LabelStudioError quoting the last log lines if the server dies or does
-    not answer ``/health`` and accept the token within ``timeout`` seconds.
+    It listens on ``host`` (default 127.0.0.1: this machine only; any other address
+    lets others reach it over plain HTTP). ``public_url`` is the address annotators
+    open when a TLS proxy sits in front of it. Raises LabelStudioError quoting the
+    last log lines if the server dies or does not answer ``/health`` and accept the
+    token within ``timeout`` seconds.
     """
+    host = check_host(host)
+    public_url = check_public_url(public_url)
     paths = ServerPaths.of(workspace)
     say = progress or (lambda _line: None)
     workspace.ensure()
@@ -330,8 +407,15 @@ def start(
         if found is not None:
             proc, state = found
             url = str(state["url"])
+            running_on = str(state.get("host") or HOST)
+            if running_on != host or state.get("public_url") != public_url:
+                raise ConfigError(
+                    f"Label Studio (pid {proc.pid}) already runs on {running_on}"
+                    + (f" for {state.get('public_url')}" if state.get("public_url") else ""),
+                    hint="run `corpus server stop` first to start it on another address")
             if _health(url):
-                return _info(paths, creds, proc.pid, int(state["port"]), started=False)
+                return _info(paths, creds, proc.pid, int(state["port"]), started=False,
+                             host=host, public_url=public_url)
             raise LabelStudioError(
                 f"Label Studio (pid {proc.pid}) is running but {url}/health does not answer",
                 hint="run `corpus server stop`, then `corpus server start`",
@@ -340,30 +424,34 @@ def start(
         venv = ensure_installed(venv_dir, progress=progress)
         paths.data.mkdir(parents=True, exist_ok=True)
         _seed_database(venv, paths, say)
-        chosen = port or _free_port()
+        chosen = port or _free_port(host)
         cmd = [
             str(venv_python(venv)), "-m", "label_studio.server", "start",
-            "--no-browser", "--internal-host", HOST, "--port", str(chosen),
+            "--no-browser", "--internal-host", host, "--port", str(chosen),
             "--data-dir", str(paths.data), "--log-level", "WARNING",
         ]
-        say(f"starting Label Studio {LS_VERSION} on http://{HOST}:{chosen}")
+        say(f"starting Label Studio {LS_VERSION} on {_url(host, chosen)}")
         with open(paths.log, "ab") as log:
-            log.write(f"\n=== corpus: starting Label Studio on port {chosen} at "
+            log.write(f"\n=== corpus: starting Label Studio on {host} port {chosen} at "
                       f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} ===\n".encode())
             log.flush()
             child = subprocess.Popen(
                 cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                cwd=paths.root, env=child_env(paths, creds), start_new_session=True,
+                cwd=paths.root, env=child_env(paths, creds, public_url), start_new_session=True,
                 close_fds=True,
             )
         _children[child.pid] = child
         ps = psutil.Process(child.pid)
-        url = f"http://{HOST}:{chosen}"
-        write_json(paths.state, {"pid": child.pid, "port": chosen, "url": url,
-                                 "create_time": ps.create_time(), "data_dir": str(paths.data),
-                                 "version": LS_VERSION})
+
+        def record(at: int) -> None:
+            write_json(paths.state, {"pid": child.pid, "port": at, "url": _url(host, at),
+                                     "host": host, "public_url": public_url,
+                                     "create_time": ps.create_time(),
+                                     "data_dir": str(paths.data), "version": LS_VERSION})
+
+        record(chosen)
         try:
-            actual = _wait_ready(child, ps, chosen, creds, paths, timeout, say)
+            actual = _wait_ready(child, ps, chosen, creds, paths, timeout, say, host)
         except BaseException:
             _terminate(ps)
             _reap(child.pid)
@@ -373,16 +461,15 @@ def start(
         if journal_mode(paths.database) != "wal":  # no template: Label Studio created it
             enable_wal(paths.database)
         if actual != chosen:
-            url = f"http://{HOST}:{actual}"
-            write_json(paths.state, {"pid": child.pid, "port": actual, "url": url,
-                                     "create_time": ps.create_time(),
-                                     "data_dir": str(paths.data), "version": LS_VERSION})
-        say(f"Label Studio is up at {url}")
-        return _info(paths, creds, child.pid, actual, started=True)
+            record(actual)
+        say(f"Label Studio is up at {_url(host, actual)}")
+        return _info(paths, creds, child.pid, actual, started=True, host=host,
+                     public_url=public_url)
 
 
 def _wait_ready(child: subprocess.Popen[bytes], ps: psutil.Process, port: int,
-                creds: Credentials, paths: ServerPaths, timeout: float, say: Progress) -> int:
+                creds: Credentials, paths: ServerPaths, timeout: float, say: Progress,
+                host: str = HOST) -> int:
     deadline = time.monotonic() + timeout
     announced = False
     while time.monotonic() < deadline:
@@ -396,7 +483,7 @@ def _wait_ready(child: subprocess.Popen[bytes], ps: psutil.Process, port: int,
         if ports:
             # Label Studio silently moves to the next port if ours was taken meanwhile.
             actual = port if port in ports else min(ports)
-            url = f"http://{HOST}:{actual}"
+            url = _url(host, actual)
             if _health(url):
                 if not announced:
                     say("server answers /health; checking the API token")
@@ -411,9 +498,10 @@ def _wait_ready(child: subprocess.Popen[bytes], ps: psutil.Process, port: int,
 
 
 def _info(paths: ServerPaths, creds: Credentials, pid: int, port: int, *,
-          started: bool) -> ServerInfo:
-    return ServerInfo(url=f"http://{HOST}:{port}", port=port, pid=pid, email=creds.email,
-                      credentials_path=paths.credentials, log_path=paths.log, started=started)
+          started: bool, host: str = HOST, public_url: str | None = None) -> ServerInfo:
+    return ServerInfo(url=_url(host, port), port=port, pid=pid, email=creds.email,
+                      credentials_path=paths.credentials, log_path=paths.log, started=started,
+                      host=host, public_url=public_url)
 
 
 def _terminate(proc: psutil.Process, grace: float = 10.0) -> None:
@@ -475,6 +563,8 @@ def status(workspace: Workspace) -> ServerStatus:
         log_path=paths.log,
         data_dir=paths.data,
         journal_mode=journal_mode(paths.database),
+        host=str(found[1].get("host") or HOST) if found else None,
+        public_url=found[1].get("public_url") if found else None,
     )
 
 
