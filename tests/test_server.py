@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import psutil
@@ -69,6 +69,45 @@ def test_database_runs_in_wal_mode(ls_server: LSServer) -> None:
     db = ls_server.workspace.labelstudio_dir / "data" / "label_studio.sqlite3"
     assert server.journal_mode(db) == "wal"
     assert server.status(ls_server.workspace).journal_mode == "wal"
+
+
+@labelstudio
+def test_writers_queue_for_the_write_lock_instead_of_failing(
+        ls_server: LSServer, project: dict[str, object]) -> None:
+    """A writer holding SQLite's lock longer than Python's default 5 s busy timeout (here
+    an outside connection, in real use an import or another annotator) makes Label Studio
+    wait for it instead of answering "database is locked"."""
+    import sqlite3
+    import threading
+
+    pid = int(str(project["id"]))
+    paths = server.ServerPaths.of(ls_server.workspace)
+    with ls_server.client() as c:
+        [tid] = c.import_tasks(pid, [{"data": {"text": "lock test"}}])
+        done: dict[str, Any] = {}
+
+        def write() -> None:
+            try:
+                done["annotation"] = c.create_annotation(tid, _result("claim"))
+                done["import"] = c.import_tasks(pid, [{"data": {"text": "during lock"}}])
+            except Exception as exc:  # reported by the assert below
+                done["error"] = exc
+
+        con = sqlite3.connect(paths.database, timeout=30, isolation_level=None)
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            worker = threading.Thread(target=write, daemon=True)
+            worker.start()
+            time.sleep(server.SQLITE_BUSY_TIMEOUT / 3)  # > 5 s, the old busy timeout
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        worker.join(120)
+        assert not worker.is_alive() and "error" not in done, done
+        assert [a["id"] for a in c.list_annotations(tid)] == [done["annotation"]["id"]]
+        assert len(done["import"]) == 1
+    assert (server.settings_dir(paths) / f"{server.SETTINGS_MODULE}.py").is_file()
+    assert server.SETTINGS_MARKER in paths.log.read_text(encoding="utf-8")
 
 
 def test_enable_wal_on_a_rollback_journal_database(tmp_path: Path) -> None:

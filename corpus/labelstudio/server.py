@@ -45,7 +45,7 @@ from corpus.labelstudio.install import (
     migrated_template,
     venv_python,
 )
-from corpus.storage.atomic import atomic_path, write_json
+from corpus.storage.atomic import atomic_path, write_json, write_text
 from corpus.workspace import Workspace
 
 ADMIN_EMAIL = "admin@claim-corpus.local"
@@ -293,9 +293,66 @@ def _log_tail(path: Path, lines: int = 8) -> str:
     return " | ".join(ln.strip() for ln in tail) or "(empty log)"
 
 
+SQLITE_BUSY_TIMEOUT = 30
+"""Seconds a Label Studio writer waits for SQLite's write lock (Python's default is 5)."""
+SETTINGS_MODULE = "corpus_ls_settings"
+SETTINGS_MARKER = "claim-corpus sqlite settings:"
+_SETTINGS_SOURCE = f'''"""Settings of claim-corpus's embedded Label Studio (by corpus server start).
+
+Label Studio's own settings plus SQLite options it has no setting for:
+- every transaction starts with BEGIN IMMEDIATE, so a writer takes the write lock
+  before it reads: two writers then queue behind the busy timeout instead of one
+  failing with "database is locked" (a deferred transaction that read before another
+  writer committed cannot upgrade in WAL mode, and Label Studio's import then sleeps
+  3, 6, 12, ... s, up to ~51 minutes);
+- a busy timeout of {SQLITE_BUSY_TIMEOUT} s instead of 5 s;
+- WAL and synchronous=NORMAL on every connection.
+"""
+import os
+import sys
+
+# Label Studio's settings module reads django.conf.settings while it is imported (Sentry
+# setup); pointing Django at it makes that nested read load it, not this half-read module.
+# DATABASES is then changed in place, so both see the same options.
+os.environ["DJANGO_SETTINGS_MODULE"] = "label_studio.core.settings.label_studio"
+from label_studio.core.settings.label_studio import *  # noqa: E402, F403
+
+_db = DATABASES["default"]  # noqa: F405
+if _db.get("ENGINE") == "django.db.backends.sqlite3":
+    _db.setdefault("OPTIONS", {{}}).update({{
+        "timeout": {SQLITE_BUSY_TIMEOUT},
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }})
+    print("{SETTINGS_MARKER} busy timeout {SQLITE_BUSY_TIMEOUT} s, BEGIN IMMEDIATE, WAL",
+          file=sys.stderr, flush=True)
+'''
+
+
+def settings_dir(paths: ServerPaths) -> Path:
+    """The folder put on Label Studio's PYTHONPATH, holding only our settings module."""
+    return paths.root / "settings"
+
+
+def write_settings(paths: ServerPaths) -> Path:
+    """Write the settings module (only when its text changed); return its folder."""
+    folder = settings_dir(paths)
+    target = folder / f"{SETTINGS_MODULE}.py"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    try:
+        current = target.read_text(encoding="utf-8")
+    except OSError:
+        current = None
+    if current != _SETTINGS_SOURCE:
+        write_text(target, _SETTINGS_SOURCE)
+    return folder
+
+
 def child_env(paths: ServerPaths, creds: Credentials,
               public_url: str | None = None) -> dict[str, str]:
     env = ls_env(paths.data)
+    env["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
+    env["PYTHONPATH"] = str(write_settings(paths))
     if public_url:
         # Behind a TLS proxy: absolute links and the browser's Origin use the public URL.
         env["LABEL_STUDIO_HOST"] = public_url
@@ -431,6 +488,7 @@ def start(
             "--data-dir", str(paths.data), "--log-level", "WARNING",
         ]
         say(f"starting Label Studio {LS_VERSION} on {_url(host, chosen)}")
+        log_start = paths.log.stat().st_size if paths.log.exists() else 0
         with open(paths.log, "ab") as log:
             log.write(f"\n=== corpus: starting Label Studio on {host} port {chosen} at "
                       f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')} ===\n".encode())
@@ -460,11 +518,31 @@ def start(
             raise
         if journal_mode(paths.database) != "wal":  # no template: Label Studio created it
             enable_wal(paths.database)
+        if not _settings_loaded(paths.log, log_start):
+            _terminate(ps)
+            _reap(child.pid)
+            with contextlib.suppress(FileNotFoundError):
+                paths.state.unlink()
+            raise LabelStudioError(
+                f"Label Studio {LS_VERSION} started without claim-corpus's SQLite settings "
+                f"({settings_dir(paths) / SETTINGS_MODULE}.py)",
+                hint=f"see {paths.log}; reinstall with `corpus server start` after deleting "
+                f"{venv}")
         if actual != chosen:
             record(actual)
         say(f"Label Studio is up at {_url(host, actual)}")
         return _info(paths, creds, child.pid, actual, started=True, host=host,
                      public_url=public_url)
+
+
+def _settings_loaded(log: Path, offset: int) -> bool:
+    """Whether the server's log since ``offset`` says our settings module was applied."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            return SETTINGS_MARKER.encode() in fh.read()
+    except OSError:
+        return False
 
 
 def _wait_ready(child: subprocess.Popen[bytes], ps: psutil.Process, port: int,
