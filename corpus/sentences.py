@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -112,7 +117,10 @@ def _results(jobs: Iterator[Job], max_len: int, workers: int,
             yield process_job(job, max_len, userdict)
         return
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    # Workers die with this process (a SIGKILL included): see _die_with_parent. Forked
+    # workers do not keep the split lock either (corpus.workspace drops it in every child).
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: deque[Future[tuple[pa.Table, int]]] = deque()
         for job in jobs:
             pending.append(pool.submit(process_job, job, max_len, userdict))
@@ -121,6 +129,38 @@ def _results(jobs: Iterator[Job], max_len: int, workers: int,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: exit as soon as the process that started the pool is gone.
+
+    Left alone, the workers of a killed parent are re-parented to PID 1 and wait for work
+    forever. On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``,
+    armed before the parent check so no death can slip in between); everywhere, a daemon
+    thread also polls ``getppid()`` (it changes when the parent dies), the fallback where
+    prctl is unavailable.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="corpus-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
 
 
 def empty_columns() -> dict[str, list[Any]]:
