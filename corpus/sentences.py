@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.storage.atomic import atomic_path, remove_stale
-from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, sentence_id_for
+from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
 from corpus.text.normalize import detect_lang
 from corpus.text.segmenter import Sentence, segment
 from corpus.workspace import Workspace
@@ -60,7 +60,7 @@ def split(
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
-    meta = pq.ParquetFile(ws.articles).metadata
+    meta = open_table(ws.articles).metadata
     total_chars = _total_chars(ws.articles)
     if workers is None:
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
