@@ -348,7 +348,7 @@ def test_max_article_mb_option_refuses_and_keeps_the_rest(tmp_path: Path) -> Non
     (folder / "a.txt").write_text(small[0], encoding="utf-8")
     (folder / "big.txt").write_text(_big_line(60_000), encoding="utf-8")
     with (folder / "rows.jsonl").open("w", encoding="utf-8") as fh:
-        fh.write(json.dumps({"id": "big", "text": _big_line(60_000)}) + "\n")
+        fh.write(json.dumps({"id": "big", "text": _big_line(70_000)}) + "\n")
         fh.write(json.dumps({"id": "ok", "text": small[1]}, ensure_ascii=False) + "\n")
     ws = tmp_path / "ws"
     rc, out = _cli(["ingest", str(folder), "-w", str(ws), "--max-article-mb", "0.05"])

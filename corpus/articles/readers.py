@@ -5,20 +5,23 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from corpus.articles.clean import clean_article
 from corpus.articles.decode import decode_bytes
-from corpus.errors import InputError
+from corpus.errors import ConfigError, InputError
 from corpus.text.normalize import normalize
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+DEFAULT_MAX_ARTICLE_MB = 20.0
+"""Largest article (a file, or one JSONL line) ingest and split take, in MB (10^6 bytes)."""
 
 
 @dataclass
@@ -52,8 +55,12 @@ def discover(paths: list[Path]) -> Iterator[Path]:
             raise InputError(f"{path}: no such file or folder", hint="check the path")
 
 
-def read_file(path: Path) -> Iterator[RawArticle | InputError]:
-    """Read one file; yields articles, and InputErrors for bad JSONL rows (the rest go on)."""
+def read_file(path: Path, max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
+    """Read one file; yields articles, and InputErrors for bad JSONL rows (the rest go on).
+
+    ``max_bytes`` (see :func:`article_limit`) refuses a bigger file before it is read, and a
+    longer JSONL line without reading it whole.
+    """
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise InputError(
@@ -62,8 +69,9 @@ def read_file(path: Path) -> Iterator[RawArticle | InputError]:
         )
     try:
         if suffix in JSONL_SUFFIXES:
-            yield from _read_jsonl(path)
+            yield from _read_jsonl(path, max_bytes)
             return
+        check_size(path, max_bytes)
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: file disappeared before it could be read",
@@ -116,13 +124,18 @@ def _split_tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
 
 
-def _read_jsonl(path: Path) -> Iterator[RawArticle | InputError]:
+def _read_jsonl(path: Path, max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
     """Stream a JSONL file line by line (memory stays flat for any file size).
 
-    JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection.
+    JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection. A line over
+    ``max_bytes`` is skipped unread (an InputError naming it).
     """
     with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+        for lineno, raw in enumerate(_bounded_lines(fh, max_bytes), start=1):
+            if isinstance(raw, int):
+                yield too_big(f"{path}:{lineno}", raw, max_bytes or 0,
+                              "; the other lines were ingested")
+                continue
             if lineno == 1:
                 raw = raw.removeprefix(codecs.BOM_UTF8)
             raw = raw.rstrip(b"\r\n")
@@ -138,6 +151,63 @@ def _read_jsonl(path: Path) -> Iterator[RawArticle | InputError]:
                     yield exc
                     continue
             yield from _jsonl_row(line, where, lineno, encoding)
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+def article_limit(max_article_mb: float | None) -> int | None:
+    """``max_article_mb`` as bytes (None: no limit); a ConfigError unless positive."""
+    if max_article_mb is None:
+        return None
+    if not (math.isfinite(max_article_mb) and max_article_mb > 0):
+        raise ConfigError(f"--max-article-mb must be a positive number of MB, got "
+                          f"{max_article_mb}", hint=f"pass e.g. --max-article-mb "
+                          f"{DEFAULT_MAX_ARTICLE_MB:g}")
+    return max(1, int(max_article_mb * 1_000_000))
+
+
+def too_big(where: str, size: int, max_bytes: int, more: str = "") -> InputError:
+    """The one-line refusal of an article of ``size`` bytes over ``max_bytes``."""
+    return InputError(f"{where}: {size / 1e6:,.1f} MB is over the {max_bytes / 1e6:g} MB "
+                      "limit for one article; not ingested",
+                      hint=f"split it into smaller articles, or raise --max-article-mb{more}")
+
+
+def check_size(path: Path, max_bytes: int | None) -> None:
+    """Refuse a file over ``max_bytes`` from its size alone (before reading it)."""
+    if max_bytes is None:
+        return
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise too_big(str(path), size, max_bytes)
+
+
+def _bounded_lines(fh: BinaryIO, max_bytes: int | None) -> Iterator[bytes | int]:
+    """Lines of ``fh``; a line over ``max_bytes`` (newline aside) comes as its length only.
+
+    Such a line is skipped in 1 MB reads, so it is never held in memory whole.
+    """
+    if max_bytes is None:
+        yield from fh
+        return
+    cap = max_bytes + 3  # room for "\r\n" and one byte too many
+    while True:
+        line = fh.readline(cap)
+        if not line:
+            return
+        if len(line) == cap and not line.endswith(b"\n"):
+            size = len(line)
+            while not line.endswith(b"\n"):
+                line = fh.readline(1 << 20)
+                if not line:
+                    break
+                size += len(line)
+            yield size - (2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0)
+        elif len(line.rstrip(b"\r\n")) > max_bytes:
+            yield len(line.rstrip(b"\r\n"))
+        else:
+            yield line
 
 
 def _jsonl_row(line: str, where: str, lineno: int,
