@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
 from corpus.storage.atomic import atomic_path, remove_stale
-from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, sentence_id_for
+from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
 from corpus.text.normalize import detect_lang
 from corpus.text.segmenter import Sentence, segment
 from corpus.workspace import Workspace
@@ -38,6 +44,8 @@ class SplitReport:
     headings: int = 0
     characters: int = 0
     workers: int = 1
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """``(article_id, one-line reason)`` of the articles over the size limit (not split)."""
 
 
 def split(
@@ -47,33 +55,43 @@ def split(
     workers: int | None = None,
     userdict: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB,
 ) -> SplitReport:
     """Build ``sentences.parquet`` from ``articles.parquet`` (atomic replace).
 
     ``workers=None`` uses every core when the corpus is large, one process otherwise.
-    ``progress(done_chars, total_chars)`` is called after each batch.
+    ``progress(done_chars, total_chars)`` is called after each batch. An article of the
+    table whose text is over ``max_article_mb`` MB of UTF-8 (an older ingest, or one with
+    a higher limit) is not split: it is listed in ``SplitReport.skipped`` and the others
+    are written (None: no limit). Memory then stays bounded whatever the table holds.
     """
+    max_bytes = article_limit(max_article_mb)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
-    meta = pq.ParquetFile(ws.articles).metadata
-    total_chars = _total_chars(ws.articles)
+    meta = open_table(ws.articles).metadata
+    report = SplitReport(articles=meta.num_rows)
+    total_chars = _scan(ws.articles, max_bytes, report)
+    report.articles -= len(report.skipped)
     if workers is None:
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
-    report = SplitReport(articles=meta.num_rows, workers=workers)
+    report.workers = workers
     with ws.lock("split"):
         remove_stale(ws.sentences)
-        _write_sentences(ws, report, total_chars, max_len, workers, userdict, progress)
+        _write_sentences(ws, report, total_chars, max_len, workers, userdict, progress,
+                         max_bytes)
     return report
 
 
 def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, max_len: int,
                      workers: int, userdict: Path | None,
-                     progress: Callable[[int, int], None] | None) -> None:
+                     progress: Callable[[int, int], None] | None,
+                     max_bytes: int | None) -> None:
     with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
         tmp, SENTENCE_SCHEMA, compression="zstd"
     ) as writer:
         done = 0
-        for table, chars in _results(_jobs(ws.articles), max_len, workers, userdict):
+        jobs = _jobs(ws.articles, max_bytes)
+        for table, chars in _results(jobs, max_len, workers, userdict):
             writer.write_table(table)
             headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
             report.headings += int(headings)
@@ -84,17 +102,33 @@ def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, max_l
         report.characters = done
 
 
-def _total_chars(path: Path) -> int:
+def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
+    """Characters to split; lists the articles over ``max_bytes`` in ``report.skipped``."""
     total = 0
-    for batch in iter_batches(path, ["text"], 4096):
-        total += int(pc.sum(pc.utf8_length(batch.column(0))).as_py() or 0)
+    for batch in iter_batches(path, ["article_id", "source", "text"], 256):
+        text = batch.column(2)
+        if max_bytes is not None:
+            sizes = pc.binary_length(text)
+            over = pc.greater(sizes, max_bytes)
+            if pc.any(over).as_py():
+                for aid, source, size in zip(batch.column(0).filter(over).to_pylist(),
+                                             batch.column(1).filter(over).to_pylist(),
+                                             sizes.filter(over).to_pylist(), strict=True):
+                    report.skipped.append((aid, (
+                        f"article {aid} ({source}): {size / 1e6:,.1f} MB of text is over the "
+                        f"{max_bytes / 1e6:g} MB limit for one article; not split (raise "
+                        "--max-article-mb to split it)")))
+                text = text.filter(pc.invert(over))
+        total += int(pc.sum(pc.utf8_length(text)).as_py() or 0)
     return total
 
 
-def _jobs(path: Path) -> Iterator[Job]:
+def _jobs(path: Path, max_bytes: int | None = None) -> Iterator[Job]:
     job: Job = []
     size = 0
     for batch in iter_batches(path, ["article_id", "text", "lang"], 256):
+        if max_bytes is not None:  # drop the articles over the limit before Python sees them
+            batch = batch.filter(pc.less_equal(pc.binary_length(batch.column(1)), max_bytes))
         for aid, text, lang in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
             job.append((aid, text, lang or ""))
             size += len(text)
@@ -112,7 +146,10 @@ def _results(jobs: Iterator[Job], max_len: int, workers: int,
             yield process_job(job, max_len, userdict)
         return
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    # Workers die with this process (a SIGKILL included): see _die_with_parent. Forked
+    # workers do not keep the split lock either (corpus.workspace drops it in every child).
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         pending: deque[Future[tuple[pa.Table, int]]] = deque()
         for job in jobs:
             pending.append(pool.submit(process_job, job, max_len, userdict))
@@ -121,6 +158,38 @@ def _results(jobs: Iterator[Job], max_len: int, workers: int,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+PARENT_POLL_SECONDS = 0.5
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Pool initializer: exit as soon as the process that started the pool is gone.
+
+    Left alone, the workers of a killed parent are re-parented to PID 1 and wait for work
+    forever. On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``,
+    armed before the parent check so no death can slip in between); everywhere, a daemon
+    thread also polls ``getppid()`` (it changes when the parent dies), the fallback where
+    prctl is unavailable.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="corpus-parent-watch",
+                     daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
 
 
 def empty_columns() -> dict[str, list[Any]]:

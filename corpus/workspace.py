@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,31 @@ from corpus.errors import WorkspaceError
 
 ENV_WORKSPACE = "CORPUS_WORKSPACE"
 DEFAULT_WORKSPACE = "workspace"
+
+# File descriptors of the locks this process holds. A flock belongs to the open file
+# description, which a forked child shares: a pool worker forked while the lock is held
+# would keep it held after its parent is killed. So every forked child points these
+# descriptors at /dev/null at once (the lock stays the parent's: no LOCK_UN is done).
+_held_locks: set[int] = set()
+_held_guard = threading.Lock()
+
+
+def _drop_inherited_locks() -> None:
+    global _held_guard
+    _held_guard = threading.Lock()  # another thread may have held it at the fork
+    if not _held_locks:
+        return
+    devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        for fd in list(_held_locks):
+            os.dup2(devnull, fd, inheritable=False)
+    finally:
+        os.close(devnull)
+    _held_locks.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @dataclass(frozen=True)
@@ -66,7 +92,11 @@ class Workspace:
 
     @contextlib.contextmanager
     def lock(self, name: str, *, wait: bool = False) -> Iterator[None]:
-        """Hold an exclusive advisory lock so two writers of ``name`` never interleave."""
+        """Hold an exclusive advisory lock so two writers of ``name`` never interleave.
+
+        The lock dies with this process: a child forked meanwhile does not keep it (the
+        descriptor is also close-on-exec, so programs it runs do not either).
+        """
         self.ensure()
         lock_path = self.root / f".{name}.lock"
         with open(lock_path, "a+") as fh:
@@ -78,7 +108,11 @@ class Workspace:
                     f"another `{name}` is running in {self.root}",
                     hint="wait for it to finish, then run again",
                 ) from None
+            with _held_guard:
+                _held_locks.add(fh.fileno())
             try:
                 yield
             finally:
+                with _held_guard:
+                    _held_locks.discard(fh.fileno())
                 fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

@@ -13,7 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.articles.files import PathInputError, is_not_utf8, source_name
-from corpus.articles.readers import RawArticle, find_articles, read_file
+from corpus.articles.readers import (
+    DEFAULT_MAX_ARTICLE_MB,
+    RawArticle,
+    article_limit,
+    find_articles,
+    read_file,
+    too_big,
+)
 from corpus.errors import InputError
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import ARTICLE_SCHEMA, article_id_for, iter_batches, text_sha256
@@ -68,12 +75,16 @@ def ingest(
     *,
     progress: Callable[[int, int], None] | None = None,
     batch_size: int = 256,
+    max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB,
 ) -> IngestReport:
     """Ingest files and folders into the workspace's ``articles.parquet``.
 
     Bad files and rows are reported in ``IngestReport.problems`` and skipped;
-    everything good is written. The table is replaced atomically.
+    everything good is written. The table is replaced atomically. An article (a file,
+    or a JSONL line) over ``max_article_mb`` MB is refused unread (None: no limit), as
+    is one whose cleaned text is over it in UTF-8.
     """
+    max_bytes = article_limit(max_article_mb)  # a bad option fails before any work
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     report = IngestReport()
     path_list = [Path(p) for p in paths]
@@ -110,13 +121,13 @@ def ingest(
                         "rename the file to UTF-8 to keep the name readable",
                         severity="warning"))
                 try:
-                    for item in read_file(file):
+                    for item in read_file(file, max_bytes):
                         if isinstance(item, InputError):
                             report.problems.append(Problem(name, item.message, item.hint))
                             continue
                         for message, hint in item.warnings:
                             report.problems.append(Problem(name, message, hint, "warning"))
-                        row = _accept(item, known_hash, known_ids, report, now)
+                        row = _accept(item, known_hash, known_ids, report, now, max_bytes)
                         if row is not None:
                             yield row
                 except InputError as exc:
@@ -149,12 +160,19 @@ def ingest(
 
 
 def _accept(item: RawArticle, known_hash: dict[str, str], known_ids: dict[str, str],
-            report: IngestReport, now: datetime) -> dict[str, Any] | None:
+            report: IngestReport, now: datetime,
+            max_bytes: int | None = None) -> dict[str, Any] | None:
     where = item.source
     if not item.text.strip():
         report.problems.append(Problem(where, f"{where}: no article text left after cleaning",
                                        "check that the file holds an article body"))
         return None
+    if max_bytes is not None and len(item.text) * 4 > max_bytes:  # else surely below
+        size = len(item.text.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:  # e.g. a GB18030 file, 2 bytes a character, 3 in UTF-8
+            err = too_big(f"{where} (cleaned text)", size, max_bytes)
+            report.problems.append(Problem(where, err.message, err.hint))
+            return None
     digest = text_sha256(item.text)
     if digest in known_hash:
         report.duplicates.append((where, known_hash[digest]))

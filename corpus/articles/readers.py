@@ -5,6 +5,8 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,15 @@ from corpus.articles.files import (
     open_regular,
     source_name,
 )
-from corpus.errors import InputError
+from corpus.errors import ConfigError, InputError
 from corpus.text.normalize import normalize
 
-__all__ = ["HTML_SUFFIXES", "JSONL_SUFFIXES", "SUFFIXES", "TEXT_SUFFIXES", "RawArticle",
-           "find_articles", "from_html", "read_file", "source_name"]
+__all__ = ["DEFAULT_MAX_ARTICLE_MB", "HTML_SUFFIXES", "JSONL_SUFFIXES", "SUFFIXES",
+           "TEXT_SUFFIXES", "RawArticle", "article_limit", "find_articles", "from_html",
+           "read_file", "source_name", "too_big"]
+
+DEFAULT_MAX_ARTICLE_MB = 20.0
+"""Largest article (a file, or one JSONL line) ingest and split take, in MB (10^6 bytes)."""
 
 
 @dataclass
@@ -46,10 +52,12 @@ class RawArticle:
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (message, hint)
 
 
-def read_file(path: Path) -> Iterator[RawArticle | InputError]:
+def read_file(path: Path, max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
     """Read one file; yields articles, and InputErrors for bad JSONL rows (the rest go on).
 
     Only regular files are opened (a FIFO or device is an InputError, never a wait).
+    ``max_bytes`` (see :func:`article_limit`) refuses a bigger file before it is read, and a
+    longer JSONL line without reading it whole.
     """
     name = source_name(path)
     suffix = path.suffix.lower()
@@ -60,8 +68,9 @@ def read_file(path: Path) -> Iterator[RawArticle | InputError]:
         )
     with open_regular(path) as fh:
         if suffix in JSONL_SUFFIXES:
-            yield from _read_jsonl(fh, name)
+            yield from _read_jsonl(fh, name, max_bytes)
             return
+        check_size(name, os.fstat(fh.fileno()).st_size, max_bytes)
         try:
             data = fh.read()
         except OSError as exc:
@@ -111,12 +120,18 @@ def _split_tags(raw: str) -> list[str]:
     return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
 
 
-def _read_jsonl(fh: BinaryIO, name: str) -> Iterator[RawArticle | InputError]:
+def _read_jsonl(fh: BinaryIO, name: str,
+                max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
     """Stream a JSONL file line by line (memory stays flat for any file size).
 
-    JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection.
+    JSON text is UTF-8 (RFC 8259); a line that is not is decoded by detection. A line over
+    ``max_bytes`` is skipped unread (an InputError naming it).
     """
-    for lineno, raw in enumerate(fh, start=1):
+    for lineno, raw in enumerate(_bounded_lines(fh, max_bytes), start=1):
+        if isinstance(raw, int):
+            yield too_big(f"{name}:{lineno}", raw, max_bytes or 0,
+                          "; the other lines were ingested")
+            continue
         if lineno == 1:
             raw = raw.removeprefix(codecs.BOM_UTF8)
         raw = raw.rstrip(b"\r\n")
@@ -135,6 +150,60 @@ def _read_jsonl(fh: BinaryIO, name: str) -> Iterator[RawArticle | InputError]:
             yield from _jsonl_row(line, where, lineno, encoding)
         except InputError as exc:
             yield exc
+
+
+# --------------------------------------------------------------------------- size limit
+
+
+def article_limit(max_article_mb: float | None) -> int | None:
+    """``max_article_mb`` as bytes (None: no limit); a ConfigError unless positive."""
+    if max_article_mb is None:
+        return None
+    if not (math.isfinite(max_article_mb) and max_article_mb > 0):
+        raise ConfigError(f"--max-article-mb must be a positive number of MB, got "
+                          f"{max_article_mb}", hint=f"pass e.g. --max-article-mb "
+                          f"{DEFAULT_MAX_ARTICLE_MB:g}")
+    return max(1, int(max_article_mb * 1_000_000))
+
+
+def too_big(where: str, size: int, max_bytes: int, more: str = "") -> InputError:
+    """The one-line refusal of an article of ``size`` bytes over ``max_bytes``."""
+    return InputError(f"{where}: {size / 1e6:,.1f} MB is over the {max_bytes / 1e6:g} MB "
+                      "limit for one article; not ingested",
+                      hint=f"split it into smaller articles, or raise --max-article-mb{more}")
+
+
+def check_size(where: str, size: int, max_bytes: int | None) -> None:
+    """Refuse a file of ``size`` bytes over ``max_bytes`` (before reading it)."""
+    if max_bytes is not None and size > max_bytes:
+        raise too_big(where, size, max_bytes)
+
+
+def _bounded_lines(fh: BinaryIO, max_bytes: int | None) -> Iterator[bytes | int]:
+    """Lines of ``fh``; a line over ``max_bytes`` (newline aside) comes as its length only.
+
+    Such a line is skipped in 1 MB reads, so it is never held in memory whole.
+    """
+    if max_bytes is None:
+        yield from fh
+        return
+    cap = max_bytes + 3  # room for "\r\n" and one byte too many
+    while True:
+        line = fh.readline(cap)
+        if not line:
+            return
+        if len(line) == cap and not line.endswith(b"\n"):
+            size = len(line)
+            while not line.endswith(b"\n"):
+                line = fh.readline(1 << 20)
+                if not line:
+                    break
+                size += len(line)
+            yield size - (2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0)
+        elif len(line.rstrip(b"\r\n")) > max_bytes:
+            yield len(line.rstrip(b"\r\n"))
+        else:
+            yield line
 
 
 def _jsonl_row(line: str, where: str, lineno: int,

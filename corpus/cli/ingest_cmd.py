@@ -9,9 +9,14 @@ import typer
 from rich.table import Table
 
 from corpus.articles.ingestion import IngestReport, ingest
+from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
 from corpus.sentences import SplitReport, split
+
+MaxArticleOpt = Annotated[float, typer.Option(
+    "--max-article-mb", help="Refuse an article (a file, or a JSONL line) bigger than this "
+    "many MB; split skips such articles already in the table.")]
 
 
 def ingest_cli(
@@ -26,15 +31,17 @@ def ingest_cli(
         bool, typer.Option("--split/--no-split", help="Also rebuild sentences.parquet.")
     ] = True,
     max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
     ws = workspace(workspace_dir)
     with progress_bar("ingest") as update:
-        report = ingest(paths, ws, progress=update)
+        report = ingest(paths, ws, progress=update, max_article_mb=max_article_mb)
     print_ingest(report, str(ws.articles))
+    skipped = False
     if do_split and report.total_articles:
-        run_split(ws.root, max_len)
-    if report.failed:
+        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb).skipped)
+    if report.failed or skipped:
         raise typer.Exit(1)
 
 
@@ -44,14 +51,21 @@ def split_cli(
     workers: Annotated[
         int | None, typer.Option(help="Processes for tokenising (default: all cores if large).")
     ] = None,
+    max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
-    run_split(workspace(workspace_dir).root, max_len, workers)
+    if run_split(workspace(workspace_dir).root, max_len, workers,
+                 max_article_mb=max_article_mb).skipped:
+        raise typer.Exit(1)
 
 
-def run_split(root: Path, max_len: int, workers: int | None = None) -> SplitReport:
+def run_split(root: Path, max_len: int, workers: int | None = None, *,
+              max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB) -> SplitReport:
     with progress_bar("split") as update:
-        report = split(root, max_len=max_len, workers=workers, progress=update)
+        report = split(root, max_len=max_len, workers=workers, progress=update,
+                       max_article_mb=max_article_mb)
+    for _, reason in report.skipped:
+        console.print(f"[bold red]error:[/] {escape(reason)}")
     out.print(
         f"split: {report.articles} articles -> {report.sentences} sentences "
         f"+ {report.headings} headings ({report.characters:,} characters, "

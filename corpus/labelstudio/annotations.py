@@ -55,7 +55,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.errors import CorpusError, LabelStudioError, SchemaError, WorkspaceError
 from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
@@ -74,6 +73,7 @@ from corpus.labelstudio.queries import (
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
 from corpus.labelstudio.users import is_removed, remember_users
 from corpus.storage.atomic import write_table
+from corpus.storage.tables import read_table
 from corpus.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -197,11 +197,7 @@ def read_annotations(workspace: Workspace, schema: LabelSchema) -> pa.Table:
     path = workspace.annotations
     if not path.exists():
         return arrow.empty_table()
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise WorkspaceError(f"{path} is not a readable Parquet table ({exc})",
-                             hint="delete it and run `corpus pull --full`") from None
+    table = read_table(path)  # a corrupt file: WorkspaceError naming `corpus pull --full`
     if table.schema.names != arrow.names:
         raise WorkspaceError(
             f"{path} has columns {table.schema.names}, the schema {schema.name!r} "

@@ -32,7 +32,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.errors import ConfigError, LabelStudioError
 from corpus.labelschema import LabelSchema, load_schema
@@ -41,6 +40,7 @@ from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
 from corpus.labelstudio.sync import ProjectSync, now_iso
+from corpus.storage.tables import read_table
 from corpus.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -77,7 +77,7 @@ def build_tasks(
     """
     sentences_path = workspace.require(workspace.sentences, produced_by="corpus ingest")
     cols = ["sentence_id", "article_id", "para_idx", "sent_idx", "start", "text", "kind", "lang"]
-    table = pq.read_table(sentences_path, columns=cols)
+    table = read_table(sentences_path, columns=cols)
     if articles:
         table = table.filter(pc.is_in(table["article_id"],
                                       value_set=pa.array(list(articles), pa.string())))
@@ -85,7 +85,7 @@ def build_tasks(
                            ("sent_idx", "ascending"), ("start", "ascending")])
     titles: dict[str, str] = {}
     if workspace.articles.exists():
-        at = pq.read_table(workspace.articles, columns=["article_id", "title"])
+        at = read_table(workspace.articles, columns=["article_id", "title"])
         titles = {a: (t or "") for a, t in zip(at.column("article_id").to_pylist(),
                                                at.column("title").to_pylist(), strict=True)}
 
@@ -437,6 +437,8 @@ def push(
     schema = schema or load_schema()
     sync = ProjectSync.of(ws, project)
     t0 = time.perf_counter()
+    # local input first: a missing or corrupt table is named before any network work
+    tasks = build_tasks(ws, articles=articles)
     own_client = client is None
     client = as_client(client) if client is not None else open_client(
         ws, allow_insecure=allow_insecure)
@@ -445,7 +447,6 @@ def push(
             sync.remove_stale(sync.state_path, sync.ledger_path, sync.pending_path,
                               sync.recheck_path)
             state = sync.read_state()
-            tasks = build_tasks(ws, articles=articles)
             target_list, suggested = _choose_targets(targets, state, schema, tasks)
 
             config = render_label_config(schema, target_list)

@@ -55,6 +55,7 @@ from corpus.releases.model import (
     votes_column,
 )
 from corpus.storage.atomic import fsync_dir
+from corpus.storage.tables import table_error
 from corpus.workspace import Workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -140,10 +141,8 @@ def _read_parquet(source: Path | pa.NativeFile, what: str, *,
     path = path or Path(str(source))
     try:
         return pq.read_table(source)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise WorkspaceError(f"{path} is not a readable {what} table: {exc}",
-                             hint="restore it from a backup or re-run the command that "
-                                  "writes it") from None
+    except (pa.ArrowException, OSError) as exc:
+        raise table_error(path, exc) from None  # one line, naming how to rebuild it
 
 
 def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str) -> dict[str, int]:
@@ -278,10 +277,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     sorted_ids = sentences["sentence_id"].take(pa.array(order)).combine_chunks()
     try:
         ann_map = pa.memory_map(str(ws.annotations))
-    except OSError as exc:
-        raise WorkspaceError(f"{ws.annotations} cannot be opened: {exc}",
-                             hint="check the file's permissions, or re-run `corpus pull`"
-                             ) from None
+    except OSError as exc:  # missing, unreadable, or empty (cannot be mapped)
+        raise table_error(ws.annotations, exc) from None
     annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
     clock.lap("read annotations")
     agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)

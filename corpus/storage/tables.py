@@ -64,21 +64,66 @@ def sentence_id_for(article_id: str, start: int, end: int, text: str) -> str:
     return "s" + digest[:20]
 
 
+# How to rebuild each workspace table when it is corrupt, and what creates it when missing.
+_REBUILD = {
+    "articles.parquet": "move it away and run `corpus ingest PATH` on your article files again",
+    "sentences.parquet": "run `corpus split` to rebuild it from articles.parquet",
+    "annotations.parquet": "delete it and run `corpus pull --full`",
+}
+_CREATE = {
+    "articles.parquet": "run `corpus ingest PATH` first",
+    "sentences.parquet": "run `corpus ingest PATH` (or `corpus split`) first",
+    "annotations.parquet": "run `corpus pull` first",
+}
+_REASON_CHARS = 160
+
+
+def table_error(path: Path, exc: BaseException) -> WorkspaceError:
+    """A one-line WorkspaceError for a workspace table that cannot be read, with its fix."""
+    if isinstance(exc, FileNotFoundError):
+        return WorkspaceError(f"{path} does not exist",
+                              hint=_CREATE.get(path.name, "run `corpus ingest` first"))
+    if isinstance(exc, PermissionError):
+        return WorkspaceError(f"{path} cannot be read (permission denied)",
+                              hint="check the file's permissions")
+    reason = " ".join(str(exc).split()) or type(exc).__name__  # Arrow's text spans lines
+    reason = reason.replace(f"Could not open Parquet input source '{path}': ", "")
+    if len(reason) > _REASON_CHARS:
+        reason = reason[: _REASON_CHARS - 3] + "..."
+    return WorkspaceError(
+        f"{path} is not a readable Parquet table ({reason})",
+        hint=_REBUILD.get(path.name,
+                          "restore it from a backup or re-run the command that writes it"))
+
+
+def open_table(path: Path) -> pq.ParquetFile:
+    """Open a workspace table (footer only); a missing or corrupt file is a WorkspaceError."""
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise table_error(path, exc) from None
+
+
 def iter_batches(path: Path, columns: list[str] | None = None,
                  batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
-    """Stream record batches of a workspace table (bounded memory)."""
-    try:
-        pf = pq.ParquetFile(path)
-    except FileNotFoundError:
-        raise WorkspaceError(f"{path} does not exist", hint="run `corpus ingest` first") from None
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise WorkspaceError(f"{path} is not a readable Parquet table: {exc}",
-                             hint="restore it from a backup or delete it and re-run") from None
-    yield from pf.iter_batches(batch_size=batch_size, columns=columns)
+    """Stream record batches of a workspace table (bounded memory).
+
+    A corrupt page met half-way is a WorkspaceError too, never a raw Arrow error.
+    """
+    batches = open_table(path).iter_batches(batch_size=batch_size, columns=columns)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError) as exc:
+            raise table_error(path, exc) from None
+        yield batch
 
 
 def read_table(path: Path, columns: list[str] | None = None) -> pa.Table:
-    """Read a whole workspace table (small tables only)."""
-    if not path.exists():
-        raise WorkspaceError(f"{path} does not exist", hint="run `corpus ingest` first")
-    return pq.read_table(path, columns=columns)
+    """Read a whole workspace table (small tables only); errors as :func:`open_table`."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        raise table_error(path, exc) from None
