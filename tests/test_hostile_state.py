@@ -158,10 +158,10 @@ from corpus.workspace import Workspace
 ws = Workspace.resolve(sys.argv[1])
 with ws.lock("split"):
     if os.fork() == 0:  # like a pool worker: forked while the lock is held, then idle
-        print("child", flush=True)  # after the fork hooks have run
+        os.write(1, b"child\\n")  # after the fork hooks have run (one write: no interleaving)
         os.read(0, 1)   # until the test closes our stdin
         os._exit(0)
-    print("forked", flush=True)
+    os.write(1, b"forked\\n")
     os._exit(0)         # the parent dies without releasing anything, as under SIGKILL
 """
 
