@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
@@ -13,6 +14,20 @@ from corpus.errors import WorkspaceError
 
 ENV_WORKSPACE = "CORPUS_WORKSPACE"
 DEFAULT_WORKSPACE = "workspace"
+
+NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+"""errno values that mean "this folder cannot be written" (permissions, immutable, read-only)."""
+
+
+def not_writable(folder: Path, exc: OSError | None = None) -> WorkspaceError:
+    """The one-line error of a writer that cannot write ``folder`` (read-only mount,
+    immutable folder, missing permission). Read-only commands never need this."""
+    reason = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
+    return WorkspaceError(
+        f"{folder} is not writable{reason}",
+        hint="make it writable (its permissions, `chattr -i`, or remount it read-write) or "
+             "use a writable copy with --workspace; verify, versions, stats and load work "
+             "on a read-only workspace")
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,12 @@ class Workspace:
 
     def ensure(self) -> Workspace:
         """Create the workspace folder if missing."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(self.root.parent, exc) from None
+            raise
         return self
 
     def require(self, path: Path, *, produced_by: str) -> Path:
@@ -66,10 +86,23 @@ class Workspace:
 
     @contextlib.contextmanager
     def lock(self, name: str, *, wait: bool = False) -> Iterator[None]:
-        """Hold an exclusive advisory lock so two writers of ``name`` never interleave."""
+        """Hold an exclusive advisory lock so two writers of ``name`` never interleave.
+
+        Only writers lock, so a workspace that cannot be written fails here, before any
+        work, with one line naming it (readers never create or open a lock file).
+        """
         self.ensure()
         lock_path = self.root / f".{name}.lock"
-        with open(lock_path, "a+") as fh:
+        try:
+            fh = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(self.root, exc) from None
+            raise
+        if not os.access(self.root, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+            fh.close()
+            raise not_writable(self.root)
+        with fh:
             flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
             try:
                 fcntl.flock(fh.fileno(), flags)
