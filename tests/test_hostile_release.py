@@ -196,14 +196,17 @@ def test_stats_png_into_read_only_folder_names_the_file(ro_ws: Path) -> None:
     assert not target.exists()
 
 
+# root: a private mount namespace; anyone else: also a user namespace (where enabled)
+UNSHARE = ["unshare", "-m"] if IS_ROOT else ["unshare", "-r", "-m"]
+
+
 def _can_mount_read_only(tmp: Path) -> bool:
     src = tmp / "probe"
     src.mkdir()
     probe = subprocess.run(
-        ["unshare", "-m", "sh", "-c",
+        [*UNSHARE, "sh", "-c",
          f"mount --bind {src} {src} && mount -o remount,bind,ro {src} && "
          f"! touch {src}/x 2>/dev/null"], capture_output=True, check=False)
-    src.rmdir() if not (src / "x").exists() else None
     return probe.returncode == 0
 
 
@@ -211,8 +214,9 @@ def test_real_read_only_mount(ro_ws: Path, tmp_path: Path) -> None:
     """A read-only bind mount (EROFS), in a private mount namespace: writers fail in one
     line, readers work."""
     if shutil.which("unshare") is None or not _can_mount_read_only(tmp_path):
-        pytest.skip("cannot create a read-only mount here (needs `unshare -m` and mount "
-                    "privileges, e.g. root); the immutable-folder tests cover the rest")
+        pytest.skip("cannot create a read-only mount here (needs `unshare -m` with mount "
+                    "privileges: root, or user namespaces); the read-only folder tests "
+                    "(chmod, or chattr +i as root) cover the rest")
     script = tmp_path / "run.sh"
     py = sys.executable
     script.write_text(f"""
@@ -228,7 +232,7 @@ $C versions claims -w "$W" >/dev/null 2>&1; echo "reader versions $?"
 $C stats claims -w "$W" --png - > "{tmp_path}/chart.png" 2>/dev/null; echo "reader stats $?"
 {py} -c "import corpus; print('reader load', corpus.load('$W/releases/claims').num_rows)"
 """, encoding="utf-8")
-    proc = subprocess.run(["unshare", "-m", "bash", str(script)], capture_output=True,
+    proc = subprocess.run([*UNSHARE, "bash", str(script)], capture_output=True,
                           text=True, timeout=300, check=False, cwd=tmp_path)
     lines = proc.stdout.splitlines()
     assert proc.returncode == 0, (proc.stdout, proc.stderr)
