@@ -491,6 +491,9 @@ def test_versions_lists_the_others_and_flags_a_folder_without_manifest(tmp_path:
     assert str(broken) in line, output
     assert versions(folder) == ["v0002"]
     assert resolve(folder) == folder / "v0002"
+    with pytest.raises(ReleaseError, match="manifest") as exc:   # the folder itself, named
+        load(broken)
+    assert str(broken) in exc.value.message
 
 
 def test_hand_made_folder_is_not_latest(tmp_path: Path) -> None:

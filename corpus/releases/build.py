@@ -53,7 +53,7 @@ from corpus.releases.model import (
     version_name,
     votes_column,
 )
-from corpus.releases.verify import check_complete, complete_versions
+from corpus.releases.verify import check_complete, latest_complete
 from corpus.storage.atomic import current_umask, fsync_dir
 from corpus.workspace import NOT_WRITABLE, Workspace, not_writable
 
@@ -249,9 +249,9 @@ def release(
                 raise not_writable(release_dir, exc) from None
             raise
         try:
-            existing = complete_versions(release_dir)    # hand-made or broken folders: no
-            number = existing[-1] + 1 if existing else 1
-            parent = version_name(existing[-1]) if existing else None
+            latest = latest_complete(release_dir)      # hand-made or broken folders: no
+            number = latest + 1 if latest is not None else 1
+            parent = version_name(latest) if latest is not None else None
             _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
                           ratios, message, resplit)

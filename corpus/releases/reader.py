@@ -23,7 +23,12 @@ from corpus.releases.model import (
     parse_version,
     version_name,
 )
-from corpus.releases.verify import check_complete, complete_versions, verify_version
+from corpus.releases.verify import (
+    check_complete,
+    complete_versions,
+    latest_complete,
+    verify_version,
+)
 
 __all__ = ["ReleaseDiff", "diff", "load", "resolve", "verify", "versions"]
 
@@ -62,15 +67,17 @@ def resolve(path: Path | str, version: str | int = "latest") -> Path:
     if not p.is_dir():
         raise ReleaseError(f"{p} is not a release folder",
                            hint="pass workspace/releases/NAME or one of its vNNNN folders")
+    if VERSION_RE.match(p.name) and not list_versions(p):
+        return _complete(p)                      # a version folder without its manifest
     if version in ("latest", None):
-        numbers = complete_versions(p)
-        if not numbers:
+        latest = latest_complete(p)
+        if latest is None:
             broken = ", ".join(version_name(n) for n in list_versions(p))
             raise ReleaseError(f"{p} has no released versions"
                                + (f" (incomplete: {broken})" if broken else ""),
                                hint="run `corpus release NAME` first, or check the path"
                                + ("; `corpus verify` names what is wrong" if broken else ""))
-        return p / version_name(numbers[-1])
+        return p / version_name(latest)
     number = parse_version(version)
     if number not in list_versions(p):
         available = ", ".join(version_name(n) for n in complete_versions(p)) or "none"

@@ -92,6 +92,14 @@ def complete_versions(release_dir: Path) -> list[int]:
             if is_complete(release_dir / f"v{n:04d}")]
 
 
+def latest_complete(release_dir: Path) -> int | None:
+    """Number of the newest complete version (checks from the newest down), or None."""
+    for n in reversed(list_versions(release_dir)):
+        if is_complete(release_dir / f"v{n:04d}"):
+            return n
+    return None
+
+
 def _check_parent(version_dir: Path, manifest: dict[str, Any]) -> None:
     """The parent named by the manifest exists beside it and is the one it was built on."""
     number = _folder_number(version_dir)
