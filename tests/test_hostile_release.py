@@ -151,6 +151,26 @@ def test_library_writers_raise_corpus_errors_on_read_only_workspace(ro_ws: Path)
             assert exc.value.hint and "writable" in exc.value.hint
 
 
+def test_immutable_table_is_named(tmp_path: Path) -> None:
+    """Only the table is immutable (chattr +i), its folder is writable."""
+    if not IS_ROOT or shutil.which("chattr") is None:
+        pytest.skip("needs root and chattr: for a normal user a read-only file in a writable "
+                    "folder can still be replaced, so this case does not arise")
+    root = tmp_path / "ws"
+    corpus.ingest([SEED], workspace=root)
+    table = Workspace.resolve(root).articles
+    before = table.read_bytes()
+    other = tmp_path / "other.txt"
+    other.write_text("另一篇文章。\n\n这是第二段的一句话，内容不同。\n", encoding="utf-8")
+    with read_only(table):
+        code, output = invoke("ingest", str(other), "--no-split", "-w", str(root))
+    assert code != 0
+    line = one_line_error(output.replace("\n ", " "))
+    assert str(table) in line and "not writable" in line, output
+    assert table.read_bytes() == before
+    assert not list(root.glob(".tmp-*"))
+
+
 def test_release_into_read_only_release_folder_names_it(tmp_path: Path) -> None:
     """The workspace is writable, only releases/claims is not (say, an immutable archive)."""
     ws = make_workspace(tmp_path / "ws", n_sentences=60, seed=4)

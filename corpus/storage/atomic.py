@@ -87,7 +87,12 @@ def atomic_path(target: Path | str, *, mode: int | None = None) -> Iterator[Path
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:                   # e.g. an immutable (chattr +i) target
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(target, exc) from None
+            raise
         fsync_dir(target.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
