@@ -84,7 +84,7 @@ def versions_cli(
                 f"{folder / v / 'manifest.json'} lacks {exc}")
             broken.append((v, err))
             table.add_row(v, "-", "-", *("-" for _ in SPLITS), "-",
-                          "[bold red]NOT A COMPLETE VERSION[/] (not loaded, not latest)")
+                          "[bold red]INCOMPLETE[/] (ignored)")
     out.print(table)
     if broken:
         first = broken[0][1]
