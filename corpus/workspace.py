@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import threading
@@ -39,6 +40,21 @@ def _drop_inherited_locks() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
+NOT_WRITABLE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS})
+"""errno values that mean "this folder cannot be written" (permissions, immutable, read-only)."""
+
+
+def not_writable(folder: Path, exc: OSError | None = None) -> WorkspaceError:
+    """The one-line error of a writer that cannot write ``folder`` (read-only mount,
+    immutable folder, missing permission). Read-only commands never need this."""
+    reason = f" ({exc.strerror})" if exc is not None and exc.strerror else ""
+    return WorkspaceError(
+        f"{folder} is not writable{reason}",
+        hint="make it writable (its permissions, `chattr -i`, or remount it read-write) or "
+             "use a writable copy with --workspace; verify, versions, stats and load work "
+             "on a read-only workspace")
 
 
 @dataclass(frozen=True)
@@ -79,7 +95,12 @@ class Workspace:
 
     def ensure(self) -> Workspace:
         """Create the workspace folder if missing."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(self.root.parent, exc) from None
+            raise
         return self
 
     def require(self, path: Path, *, produced_by: str) -> Path:
@@ -96,10 +117,21 @@ class Workspace:
 
         The lock dies with this process: a child forked meanwhile does not keep it (the
         descriptor is also close-on-exec, so programs it runs do not either).
+        Only writers lock, so a workspace that cannot be written fails here, before any
+        work, with one line naming it (readers never create or open a lock file).
         """
         self.ensure()
         lock_path = self.root / f".{name}.lock"
-        with open(lock_path, "a+") as fh:
+        try:
+            fh = open(lock_path, "a+")  # noqa: SIM115 (closed by the with below)
+        except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(self.root, exc) from None
+            raise
+        if not os.access(self.root, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+            fh.close()
+            raise not_writable(self.root)
+        with fh:
             flags = fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB
             try:
                 fcntl.flock(fh.fileno(), flags)

@@ -276,6 +276,7 @@ def test_hand_edited_manifest_fails_verify_naming_manifest_json(tmp_path: Path) 
     manifest = info.path / "manifest.json"
     doc = json.loads(manifest.read_text("utf-8"))
     doc["rows"]["train"] += 1                       # a "small fix" by hand
+    manifest.chmod(0o644)                           # (released files are read-only)
     manifest.write_text(json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                         encoding="utf-8")
     res = runner.invoke(app, ["verify", "hostile", "-w", str(ws.root)])

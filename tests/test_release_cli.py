@@ -61,6 +61,7 @@ def test_verify_ok_and_tampered(ws_root: Path) -> None:
     assert output.count("ok ") == 2
     victim = ws_root / "releases" / "claims" / "v0001" / data_file("test")
     original = victim.read_bytes()
+    victim.chmod(0o644)                         # released files are read-only (0444)
     try:
         victim.write_bytes(original[:-10] + b"0123456789")
         code, output = invoke("verify", "claims", "v1", "-w", str(ws_root))

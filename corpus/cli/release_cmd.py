@@ -12,6 +12,8 @@ from corpus.cli.common import WorkspaceOpt, escape, out, workspace
 from corpus.errors import ReleaseError
 from corpus.releases.model import CHART_FILE, SPLITS
 
+_out = out
+
 
 def _release_dir(workspace_dir: Path | None, name: str) -> Path:
     """NAME under workspace/releases, or NAME itself when it is a path to a folder."""
@@ -37,12 +39,15 @@ def release_cli(
     schema: Annotated[Path | None, typer.Option(
         "--schema", help="Label schema YAML (default: $CORPUS_SCHEMA or the bundled v1).")
     ] = None,
+    resplit: Annotated[bool, typer.Option(
+        "--resplit", help="Apply changed --split ratios to every sentence, moving released "
+                          "ones to another split (recorded in the manifest).")] = False,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
     from corpus.releases.build import release
 
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
-                   split_ratios=split, schema=schema, message=message)
+                   split_ratios=split, schema=schema, message=message, resplit=resplit)
     rows = info.rows
     out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
               f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "
@@ -54,24 +59,40 @@ def versions_cli(
     name: Annotated[str, typer.Argument(help="Release name or folder.")],
     workspace_dir: WorkspaceOpt = None,
 ) -> None:
-    """List the versions of a release."""
-    from corpus.releases.manifest import read_manifest
-    from corpus.releases.reader import versions
+    """List the versions of a release (a broken or hand-made vNNNN folder is flagged)."""
+    from corpus.releases.model import list_versions, version_name
+    from corpus.releases.verify import check_complete
 
     folder = _release_dir(workspace_dir, name)
-    names = versions(folder)
+    names = [version_name(n) for n in list_versions(folder)]
     if not names:
         raise ReleaseError(f"{folder} has no released versions",
                            hint=f"run `corpus release {name}` first")
     table = Table(title=f"{name} ({folder})", header_style="bold")
     for col in ("version", "created", "sentences", *SPLITS, "parent", "message"):
         table.add_column(col)
+    broken: list[tuple[str, ReleaseError]] = []
     for v in names:
-        m = read_manifest(folder / v)
-        table.add_row(v, m["created_at"], str(m["rows"]["total"]),
-                      *(str(m["rows"][s]) for s in SPLITS), m.get("parent") or "-",
-                      escape(m.get("message") or ""))
+        try:
+            m = check_complete(folder / v)
+            rows = m["rows"]
+            table.add_row(v, str(m["created_at"]), str(rows["total"]),
+                          *(str(rows[s]) for s in SPLITS), str(m.get("parent") or "-"),
+                          escape(str(m.get("message") or "")))
+        except (ReleaseError, KeyError, TypeError) as exc:
+            err = exc if isinstance(exc, ReleaseError) else ReleaseError(
+                f"{folder / v / 'manifest.json'} lacks {exc}")
+            broken.append((v, err))
+            table.add_row(v, "-", "-", *("-" for _ in SPLITS), "-",
+                          "[bold red]INCOMPLETE[/] (ignored)")
     out.print(table)
+    if broken:
+        first = broken[0][1]
+        more = f" ({len(broken) - 1} more: {', '.join(v for v, _ in broken[1:])})" \
+            if len(broken) > 1 else ""
+        raise ReleaseError(f"{first.message}{more}",
+                           hint=f"run `corpus verify {name}`; move the folder out of "
+                                f"{folder} or restore it from a backup")
 
 
 def diff_cli(
@@ -118,13 +139,22 @@ def stats_cli(
     version: Annotated[str, typer.Argument(help="Version (default: latest).")] = "latest",
     workspace_dir: WorkspaceOpt = None,
     png: Annotated[Path | None, typer.Option(
-        help="Also draw the chart (PNG) into this file; needs the 'chart' extra.")] = None,
+        help="Also draw the chart (PNG) into this file ('-': stdout, the tables go to "
+             "stderr); needs the 'chart' extra.")] = None,
 ) -> None:
-    """Print label distribution and agreement of a version (and, with --png, a chart)."""
+    """Print label distribution and agreement of a version (and, with --png, a chart).
+
+    Writes nothing but the --png file: it works on a read-only release.
+    """
+    import sys
+
+    from corpus.cli.common import console
     from corpus.releases.chart import render_chart
     from corpus.releases.manifest import read_manifest
     from corpus.releases.reader import resolve
 
+    to_stdout = png is not None and str(png) == "-"
+    out = console if to_stdout else _out     # keep stdout for the PNG
     folder = _release_dir(workspace_dir, name)
     vdir = resolve(folder, version)
     m = read_manifest(vdir)
@@ -161,7 +191,11 @@ def stats_cli(
             pt.add_row(escape(p["a"]), escape(p["b"]), str(p["items"]),
                        f"{p['percent_agreement']:.3f}", _alpha(p["cohen_kappa"]))
         out.print(pt)
-    if png is not None:
+    if to_stdout:
+        sys.stdout.flush()
+        render_chart(m, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    elif png is not None:
         render_chart(m, png)
         out.print(f"chart -> {escape(str(png))}")
     elif (vdir / CHART_FILE).is_file():

@@ -183,7 +183,7 @@ def migrated_template(venv: Path, say: Progress) -> Path | None:
                 db = data / "label_studio.sqlite3"
                 if proc.returncode != 0 or not db.exists():
                     return None
-                with atomic_path(template) as out:
+                with atomic_path(template, mode=0o600) as out:  # as before: owner only
                     shutil.copyfile(db, out)
     except (OSError, subprocess.SubprocessError):
         return None

@@ -49,14 +49,14 @@ from corpus.releases.model import (
     TMP_PREFIX,
     SchemaLike,
     data_file,
-    list_versions,
     primary_field,
     version_name,
     votes_column,
 )
-from corpus.storage.atomic import fsync_dir
+from corpus.releases.verify import check_complete, latest_complete
+from corpus.storage.atomic import current_umask, fsync_dir
 from corpus.storage.tables import table_error
-from corpus.workspace import Workspace
+from corpus.workspace import NOT_WRITABLE, Workspace, not_writable
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 ENV_SLOW = "CORPUS_TEST_SLOW_RELEASE"
@@ -218,11 +218,15 @@ def release(
     split_ratios: Sequence[float] | str = (0.8, 0.1, 0.1),
     schema: SchemaLike | Path | str | None = None,
     message: str | None = None,
+    resplit: bool = False,
 ) -> ReleaseInfo:
     """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
 
     Raises NothingToRelease when the data would be identical to the latest
-    version, WorkspaceError when another release of NAME is running.
+    version, WorkspaceError when another release of NAME is running or the
+    release folder is not writable, ReleaseError when ``split_ratios`` differ
+    from the latest version's and would move released sentences to another
+    split (``resplit=True`` moves them anyway and records it in the manifest).
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     _check_name(name)
@@ -235,15 +239,21 @@ def release(
     ws.require(ws.annotations, produced_by="corpus pull")
     release_dir = ws.releases_dir / name
     with ws.lock(f"release-{name}"):
-        release_dir.mkdir(parents=True, exist_ok=True)
-        _clean_leftovers(release_dir)
-        existing = list_versions(release_dir)
-        number = existing[-1] + 1 if existing else 1
-        parent = version_name(existing[-1]) if existing else None
-        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=release_dir))
         try:
+            release_dir.mkdir(parents=True, exist_ok=True)
+            _clean_leftovers(release_dir)
+            tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=release_dir))
+        except OSError as exc:
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(release_dir, exc) from None
+            raise
+        try:
+            latest = latest_complete(release_dir)      # hand-made or broken folders: no
+            number = latest + 1 if latest is not None else 1
+            parent = version_name(latest) if latest is not None else None
+            _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
-                          ratios, message)
+                          ratios, message, resplit)
             final = release_dir / info.version
             if final.exists():
                 raise ReleaseError(f"{final} already exists",
@@ -256,9 +266,62 @@ def release(
     return ReleaseInfo(**{**info.__dict__, "path": final})
 
 
+def _check_free(final: Path) -> None:
+    """The next version's name must be free: a broken or hand-made folder there is named."""
+    if not final.exists():
+        return
+    try:
+        check_complete(final)
+        reason = "a complete version appeared meanwhile"
+    except ReleaseError as exc:
+        reason = exc.message
+    raise ReleaseError(f"{final} exists but is not a complete released version ({reason})",
+                       hint="move it out of the release folder (or restore it from a "
+                            "backup), then run again")
+
+
+def _ratios_text(ratios: Sequence[float]) -> str:
+    return "/".join(f"{r * 100:.4g}" for r in ratios)
+
+
+def _check_splits_kept(table: pa.Table, parent_dir: Path, parent_manifest: dict[str, Any],
+                       ratios: Sequence[float]) -> None:
+    """Refuse ratios that move a sentence released in the parent to another split."""
+    old_ratios = parent_manifest.get("params", {}).get("split_ratios")
+    if old_ratios is not None and [round(r, 6) for r in ratios] == list(old_ratios):
+        return                                    # the same rule: nothing can move
+    old = pa.concat_tables([
+        pq.read_table(parent_dir / data_file(s), columns=["sentence_id", "split"])
+        for s in SPLITS]).rename_columns(["sentence_id", "old_split"])
+    joined = table.select(["sentence_id", "split"]).join(old, "sentence_id", join_type="inner")
+    moved = int(pc.sum(pc.not_equal(joined["split"], joined["old_split"])).as_py() or 0)
+    if moved:
+        was = f" (the ratios of {parent_dir.name})" if old_ratios else ""
+        raise ReleaseError(
+            f"--split {_ratios_text(ratios)} would move {moved} of {joined.num_rows} sentences "
+            f"released in {parent_dir.name} ({parent_dir}) to another split; a sentence "
+            f"never changes split between versions",
+            hint=(f"keep --split {_ratios_text(old_ratios)}{was}" if old_ratios else
+                  f"keep the split ratios of {parent_dir.name}")
+            + ", or pass --resplit to move them anyway (recorded in the manifest)")
+
+
+def _seal(tmp: Path, umask: int) -> None:
+    """Released files read-only to everyone (0444 less the umask), folders as the umask
+    says (mkdtemp made the top one 0700); then fsync what changed."""
+    for path in sorted(tmp.rglob("*")):
+        if path.is_file():
+            os.chmod(path, 0o444 & ~umask)
+            with open(path, "rb") as fh:
+                os.fsync(fh.fileno())
+        elif path.is_dir():
+            os.chmod(path, 0o777 & ~umask)
+    os.chmod(tmp, 0o777 & ~umask)
+
+
 def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
-           message: str | None) -> ReleaseInfo:
+           message: str | None, resplit: bool = False) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
     # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
@@ -289,6 +352,9 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
             hint="pull more annotations or lower --min-annotations")
     table = _assemble(sentences, order, agg, ratios)
     del sentences
+    parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
+    if parent_manifest is not None and not resplit:
+        _check_splits_kept(table, tmp.parent / str(parent), parent_manifest, ratios)
     clock.lap("assemble")
 
     files: dict[str, dict[str, Any]] = {}
@@ -329,13 +395,11 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         files[data_file(s)]["rows"] = rows[s]
     files[ANNOTATIONS_FILE]["rows"] = ann_out.num_rows
     content = content_sha256(files, [data_file(s) for s in SPLITS])
-    if parent is not None:
-        latest = read_manifest(tmp.parent / parent)
-        if latest.get("content_sha256") == content:
-            raise NothingToRelease(
-                f"release {name} would be identical to {parent} "
-                f"({tmp.parent / parent}): no new or changed annotations",
-                hint="pull new annotations (or change --min-annotations/--split) and run again")
+    if parent_manifest is not None and parent_manifest.get("content_sha256") == content:
+        raise NothingToRelease(
+            f"release {name} would be identical to {parent} "
+            f"({tmp.parent / str(parent)}): no new or changed annotations",
+            hint="pull new annotations (or change --min-annotations/--split) and run again")
     if drawn:
         files[CHART_FILE] = {"sha256": sha256_file(tmp / CHART_FILE),
                              "bytes": (tmp / CHART_FILE).stat().st_size}
@@ -346,12 +410,15 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         "version": version,
         "number": number,
         "parent": parent,
+        "parent_manifest_sha256": (sha256_file(tmp.parent / str(parent) / MANIFEST)
+                                   if parent is not None else None),
         "created_at": created_at,
         "message": message,
         "corpus_version": _corpus_version(),
         **manifest,
         "params": {"min_annotations": min_annotations,
                    "split_ratios": [round(r, 6) for r in ratios],
+                   "resplit": resplit,
                    "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
         "rows": rows,
         "articles": articles,
@@ -368,9 +435,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     (tmp / CARD).write_bytes(readme)
     (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
         MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
-    for rel in (MANIFEST, CARD, MANIFEST_SIDECAR, *([CHART_FILE] if drawn else [])):
-        with open(tmp / rel, "rb") as fh:
-            os.fsync(fh.fileno())
+    _seal(tmp, current_umask())
     for d in (tmp / "data", *([tmp / "docs"] if drawn else []), tmp):
         fsync_dir(d)
     _pause()

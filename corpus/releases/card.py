@@ -168,7 +168,11 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "position in [0, 1)) with ratios "
                  f"{'/'.join(str(round(r * 100, 2)) for r in manifest['params']['split_ratios'])}"
                  ": every sentence of an article is in one split and keeps it in later "
-                 "versions. Empty splits keep their (empty) Parquet file but are not declared "
+                 "versions"
+                 + (f" (this version was re-split with `--resplit`: sentences of "
+                    f"{manifest.get('parent')} may be in another split here)"
+                    if manifest["params"].get("resplit") else "")
+                 + ". Empty splits keep their (empty) Parquet file but are not declared "
                  "in the `datasets` configuration.\n\n")
     parts.append(_table(["split", "sentences", "articles"],
                         [[s, rows[s], manifest.get("articles", {}).get(s)] for s in SPLITS]

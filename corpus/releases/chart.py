@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from corpus.errors import ReleaseError
 from corpus.extras import available, require
 
 
@@ -25,10 +26,12 @@ def preload() -> None:
         require("matplotlib.figure")
 
 
-def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
-    """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg).
+def render_chart(manifest: Mapping[str, Any], path: Path | BinaryIO) -> Path | BinaryIO:
+    """Draw the stats chart of ``manifest`` into ``path`` (PNG, matplotlib Agg): a file
+    name, or a binary stream such as ``sys.stdout.buffer``.
 
-    Raises MissingExtra naming ``pip install 'claim-corpus[chart]'`` without matplotlib.
+    Raises MissingExtra naming ``pip install 'claim-corpus[chart]'`` without matplotlib,
+    ReleaseError naming the file when it cannot be written.
     """
     FigureCanvasAgg = require("matplotlib.backends.backend_agg").FigureCanvasAgg
     Figure = require("matplotlib.figure").Figure
@@ -65,6 +68,13 @@ def render_chart(manifest: Mapping[str, Any], path: Path) -> Path:
         extra.axis("off")
     fig.suptitle(f"{manifest['name']} {manifest['version']}: "
                  f"{manifest['rows']['total']} sentences", fontsize=12)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80, metadata={"Software": None})
+    if not isinstance(path, Path):
+        fig.savefig(path, format="png", dpi=80, metadata={"Software": None})
+        return path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=80, metadata={"Software": None})
+    except OSError as exc:
+        raise ReleaseError(f"cannot write the chart to {path} ({exc.strerror or exc})",
+                           hint="give --png a writable path, or --png - for stdout") from None
     return path

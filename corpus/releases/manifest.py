@@ -10,7 +10,8 @@ from typing import Any
 from corpus.errors import IntegrityError, ReleaseError
 from corpus.releases.model import MANIFEST, MANIFEST_SIDECAR
 
-FORMAT = 1
+FORMAT = 2
+"""2 added parent_manifest_sha256 and params.resplit; readers accept 1 and 2."""
 
 
 def sha256_file(path: Path) -> str:

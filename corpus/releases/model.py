@@ -90,7 +90,11 @@ def parse_version(spec: str | int) -> int:
 
 
 def list_versions(release_dir: Path) -> list[int]:
-    """Version numbers present in a release folder (``.tmp-`` leftovers ignored), ascending."""
+    """Numbers of every ``vNNNN`` folder of a release folder, complete or not, ascending.
+
+    ``.tmp-`` leftovers are ignored; ``verify.complete_versions`` keeps only the
+    complete ones (what ``latest`` and the next release number see).
+    """
     if not release_dir.is_dir():
         return []
     numbers = []

@@ -23,42 +23,67 @@ from corpus.releases.model import (
     parse_version,
     version_name,
 )
-from corpus.releases.verify import verify_version
+from corpus.releases.verify import (
+    check_complete,
+    complete_versions,
+    latest_complete,
+    verify_version,
+)
 
 __all__ = ["ReleaseDiff", "diff", "load", "resolve", "verify", "versions"]
 
 
 def versions(path: Path | str) -> list[str]:
-    """Version names of a release folder, oldest first (``["v0001", "v0002"]``)."""
+    """Complete versions of a release folder, oldest first (``["v0001", "v0002"]``).
+
+    A ``vNNNN`` folder that is not a complete released version (no manifest, a
+    copy of another version, a missing file) is left out; ``corpus verify`` names it.
+    """
     p = Path(path)
     if is_version_dir(p) and VERSION_RE.match(p.name):
         return [p.name]
-    return [version_name(n) for n in list_versions(p)]
+    return [version_name(n) for n in complete_versions(p)]
+
+
+def _complete(vdir: Path) -> Path:
+    try:
+        check_complete(vdir)
+    except ReleaseError as exc:
+        raise ReleaseError(f"{vdir} is not a complete released version: {exc.message}",
+                           hint=f"run `corpus verify` on {vdir.parent}; pick another "
+                                f"version or restore this one from a backup") from None
+    return vdir
 
 
 def resolve(path: Path | str, version: str | int = "latest") -> Path:
     """The version folder for ``path`` and ``version`` ("latest", "v3", "v0003" or 3)."""
     p = Path(path).expanduser()
     if is_version_dir(p):
-        if version in ("latest", None) or parse_version(version) == parse_version(p.name):
-            return p
+        if version in ("latest", None) or not VERSION_RE.match(p.name) \
+                or parse_version(version) == parse_version(p.name):
+            return _complete(p)
         raise ReleaseError(f"{p} is version {p.name}, not {version}",
                            hint="pass the release folder (its parent) to choose a version")
     if not p.is_dir():
         raise ReleaseError(f"{p} is not a release folder",
                            hint="pass workspace/releases/NAME or one of its vNNNN folders")
-    numbers = list_versions(p)
-    if not numbers:
-        raise ReleaseError(f"{p} has no released versions",
-                           hint="run `corpus release NAME` first, or check the path")
+    if VERSION_RE.match(p.name) and not list_versions(p):
+        return _complete(p)                      # a version folder without its manifest
     if version in ("latest", None):
-        return p / version_name(numbers[-1])
+        latest = latest_complete(p)
+        if latest is None:
+            broken = ", ".join(version_name(n) for n in list_versions(p))
+            raise ReleaseError(f"{p} has no released versions"
+                               + (f" (incomplete: {broken})" if broken else ""),
+                               hint="run `corpus release NAME` first, or check the path"
+                               + ("; `corpus verify` names what is wrong" if broken else ""))
+        return p / version_name(latest)
     number = parse_version(version)
-    if number not in numbers:
-        available = ", ".join(version_name(n) for n in numbers)
+    if number not in list_versions(p):
+        available = ", ".join(version_name(n) for n in complete_versions(p)) or "none"
         raise ReleaseError(f"version {version_name(number)} is not in {p}; available: "
                            f"{available}", hint="pick one of the available versions or 'latest'")
-    return p / version_name(number)
+    return _complete(p / version_name(number))
 
 
 def load(path: Path | str, version: str | int = "latest", split: str = "train") -> pa.Table:
@@ -105,13 +130,21 @@ def verify(path: Path | str, version: str | int | None = None) -> list[str]:
     """
     p = Path(path)
     if version is None and not is_version_dir(p):
-        names = versions(p)
+        names = [version_name(n) for n in list_versions(p)]   # the incomplete ones too
         if not names:
             raise ReleaseError(f"{p} has no released versions",
                                hint="run `corpus release NAME` first, or check the path")
         for name in names:
             verify_version(p / name)
         return names
-    vdir = resolve(p, version if version is not None else "latest")
+    # verify checks a named folder itself (resolve would only say "not complete")
+    if is_version_dir(p) and (version is None or not VERSION_RE.match(p.name)
+                              or parse_version(version) == parse_version(p.name)):
+        vdir = p
+    elif version is not None and not is_version_dir(p) \
+            and parse_version(version) in list_versions(p):
+        vdir = p / version_name(parse_version(version))
+    else:
+        vdir = resolve(p, version if version is not None else "latest")
     verify_version(vdir)
     return [vdir.name]

@@ -18,7 +18,26 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus.workspace import NOT_WRITABLE, not_writable
+
 TMP_PREFIX = ".tmp-"
+
+
+def current_umask() -> int:
+    """The process umask, read without changing it where /proc tells it (Linux >= 4.7)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def default_file_mode() -> int:
+    """The mode ``open()`` would give a new file: 0666 less the umask (mkstemp gives 0600)."""
+    return 0o666 & ~current_umask()
 
 
 def fsync_dir(path: Path) -> None:
@@ -48,19 +67,32 @@ def remove_stale(target: Path | str) -> int:
 
 @contextlib.contextmanager
 def atomic_path(target: Path | str, *, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success it replaces ``target``."""
+    """Yield a temporary path next to ``target``; on success it replaces ``target``.
+
+    The file gets ``mode``, or else what a plain ``open()`` would give it (0666 less
+    the umask), so other users can read tables the umask lets them read.
+    """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}.", dir=target.parent)
+    except OSError as exc:
+        if exc.errno in NOT_WRITABLE:
+            raise not_writable(target.parent, exc) from None
+        raise
     os.close(fd)
     tmp = Path(tmp_name)
-    if mode is not None:
-        os.chmod(tmp, mode)
+    os.chmod(tmp, default_file_mode() if mode is None else mode)
     try:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:                   # e.g. an immutable (chattr +i) target
+            if exc.errno in NOT_WRITABLE:
+                raise not_writable(target, exc) from None
+            raise
         fsync_dir(target.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
