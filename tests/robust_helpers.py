@@ -257,8 +257,12 @@ def churn_main() -> None:
     hot: list[int] = []
     ops: Counter[str] = Counter()
     last_refresh = 0.0
+    live = stop.with_name(stop.name + ".ops")  # the counts so far, for the test to watch
     while not stop.exists():
         if time.monotonic() - last_refresh > 2.0:
+            tmp = live.with_name(live.name + ".tmp")
+            tmp.write_text(json.dumps(dict(ops)), encoding="utf-8")
+            os.replace(tmp, live)
             try:
                 ledger = read_ledger(ws, project)
             except CorpusError:
