@@ -15,7 +15,9 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from corpus.cli.main import app
 from corpus.errors import LabelStudioError, ServerUnavailable
 from corpus.labelschema import load_schema, stance_control_name
 from corpus.labelstudio.annotations import pull
@@ -148,9 +150,11 @@ def test_push_killed_midway_never_duplicates(ls_server: Any, seed_ws: Workspace)
     assert len(ids) == len(expected) and set(ids.values()) == {1}
 
 
-def test_push_refuses_config_change_on_annotated_project(
-    ls_server: Any, seed_ws: Workspace
+def test_targets_grow_on_an_annotated_project_and_answered_ones_stay(
+    ls_server: Any, seed_ws: Workspace, tmp_path: Path
 ) -> None:
+    from corpus.labelstudio.targets import load_targets_file
+
     client = ls_server.client()
     name = _project("cfg")
     r = push(seed_ws, name, targets=["英伟达"], client=client)
@@ -158,11 +162,85 @@ def test_push_refuses_config_change_on_annotated_project(
     r2 = push(seed_ws, name, targets=TARGETS, client=client)
     assert r2.config_updated and r2.imported == 0
     task_id = next(iter(read_ledger(seed_ws, name).values()))
-    client.create_annotation(task_id, [_choice("claim", "claim")])
-    with pytest.raises(LabelStudioError, match="push to a new project") as exc:
-        push(seed_ws, name, targets=["英伟达", "特朗普", "美国"], client=client)
-    assert "annotated" in exc.value.message
-    assert r.project_id == r2.project_id
+    nv = stance_control_name("stance", "英伟达")
+    client.create_annotation(task_id, [_choice("claim", "claim"), _choice(nv, "favor")])
+    before = pull(seed_ws, name, client=client)
+    rows_before = pq.read_table(seed_ws.annotations).to_pylist()
+    assert before.added == 1
+
+    # annotated: adding a target and aliases (a targets file) updates the project
+    targets_file = tmp_path / "targets.yaml"
+    targets_file.write_text(
+        "targets:\n  - target: 英伟达\n    aliases: [Nvidia, 老黄]\n"
+        "  - target: 特朗普\n  - target: 美国\n    description: the government\n",
+        encoding="utf-8")
+    r3 = push(seed_ws, name, targets=load_targets_file(targets_file), client=client)
+    assert r3.config_updated and r3.targets == ["英伟达", "特朗普", "美国"]
+    config = client.get_project(r.project_id)["label_config"]
+    assert "Nvidia / 老黄" in config and stance_control_name("stance", "美国") in config
+    state = json.loads((seed_ws.sync_dir / name / "project.json").read_text())
+    assert state["target_details"][0] == {"target": "英伟达", "aliases": ["Nvidia", "老黄"]}
+    # the existing annotation is still valid and pulls unchanged
+    after = pull(seed_ws, name, client=client, full=True)
+    assert after.rejected == 0
+    assert pq.read_table(seed_ws.annotations).to_pylist() == rows_before
+    # no --targets: the project's own targets (with aliases) are kept
+    r4 = push(seed_ws, name, client=client)
+    assert not r4.config_updated and r4.targets == r3.targets
+
+    # removing a target that has answers is refused with what to do
+    with pytest.raises(LabelStudioError, match="already have answers") as exc:
+        push(seed_ws, name, targets=["特朗普", "美国"], client=client)
+    assert "英伟达" in exc.value.message and "keep them" in (exc.value.hint or "")
+    assert json.loads((seed_ws.sync_dir / name / "project.json").read_text())["targets"] == [
+        "英伟达", "特朗普", "美国"]
+    # removing one without answers works
+    r5 = push(seed_ws, name, targets=["英伟达", "特朗普"], client=client)
+    assert r5.config_updated and r.project_id == r5.project_id
+
+
+def test_new_project_needs_its_targets_chosen(ls_server: Any, seed_ws: Workspace) -> None:
+    from corpus.labelstudio.tasks import TargetsNotChosen
+
+    client = ls_server.client()
+    name = _project("choose")
+    with pytest.raises(TargetsNotChosen) as exc:
+        push(seed_ws, name, client=client)
+    assert exc.value.suggestions and "--accept-suggested" in (exc.value.hint or "")
+    assert not client.list_projects(title=name), "nothing may be created"
+    assert not (seed_ws.sync_dir / name / "project.json").exists()
+    res = CliRunner().invoke(app, ["push", "-p", name, "-w", str(seed_ws.root)],
+                             env={"LABEL_STUDIO_URL": ls_server.url,
+                                  "LABEL_STUDIO_API_KEY": ls_server.token})
+    assert res.exit_code == 2 and exc.value.suggestions[0] in res.output, res.output
+    assert "--targets" in res.output
+    accepted = push(seed_ws, name, client=client, accept_suggested=True, limit=1)
+    assert accepted.targets_suggested and accepted.targets == exc.value.suggestions
+
+
+def test_targets_file_errors_name_the_file_and_entry(tmp_path: Path) -> None:
+    from corpus.errors import ConfigError
+    from corpus.labelstudio.targets import load_targets_file
+
+    cases = {
+        "targets:\n  - target: A\n  - target: a\n": "appears twice",
+        "targets:\n  - target: A\n    aliases: [B]\n  - target: B\n": "appears twice",
+        "targets:\n  - name: A\n": "unknown key",
+        "targets:\n  - target: [A]\n": "must be a text",
+        "targets:\n  - target: A\n    aliases: 3\n": "list of texts",
+        "targets: [\n": "not a readable YAML",
+        "other: 1\n": "no `targets:` list",
+    }
+    for i, (text, message) in enumerate(cases.items()):
+        f = tmp_path / f"t{i}.yaml"
+        f.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=message) as exc:
+            load_targets_file(f)
+        assert str(f) in exc.value.message
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_targets_file(tmp_path / "missing.yaml")
+    shipped = load_targets_file(SEED / "targets.yaml")
+    assert [t.target for t in shipped] == ["英伟达", "特朗普", "美国"]
 
 
 # --------------------------------------------------------------------------- pull

@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./tools/setup.sh
-exec .venv/bin/corpus up seeds/ --project "${CORPUS_PROJECT:-claims}" "$@"
+exec .venv/bin/corpus up seeds/ --project "${CORPUS_PROJECT:-claims}" \
+  --targets-file seeds/targets.yaml "$@"

@@ -8,18 +8,22 @@ import typer
 
 from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.progress import progress_bar
-from corpus.cli.schema_cmd import SchemaOpt, split_targets
+from corpus.cli.schema_cmd import (
+    AcceptSuggestedOpt,
+    SchemaOpt,
+    TargetsFileOpt,
+    TargetsOpt,
+    chosen_targets,
+    split_targets,
+)
 
 
 def push_cli(
     ctx: typer.Context,
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
-    targets: Annotated[
-        str | None,
-        typer.Option("--targets", "-t",
-                     help="Stance targets, comma-separated (default: the project's, else "
-                     "suggested from the corpus)."),
-    ] = None,
+    targets: TargetsOpt = None,
+    targets_file: TargetsFileOpt = None,
+    accept_suggested: AcceptSuggestedOpt = False,
     limit: Annotated[int | None, typer.Option(help="Import at most N new tasks.")] = None,
     articles: Annotated[
         str | None, typer.Option(help="Only these article ids, comma-separated.")] = None,
@@ -40,17 +44,16 @@ def push_cli(
 
     ws = workspace(ws_dir)
     with progress_bar("push") as update:
-        report = push(ws, project, targets=split_targets(targets) if targets is not None
-                      else None, limit=limit,
+        report = push(ws, project, targets=chosen_targets(targets, targets_file), limit=limit,
                       articles=split_targets(articles) or None, batch_size=batch_size,
                       progress=update, schema=load_schema(schema),
                       allow_insecure=settings(ctx).allow_insecure,
-                      import_timeout=import_timeout, overlap=overlap)
+                      import_timeout=import_timeout, overlap=overlap,
+                      accept_suggested=accept_suggested)
     out.print(escape(report.summary()))
     if report.targets_suggested:
-        out.print("[yellow]stance targets were suggested from the corpus[/]; to change them "
-                  "before anyone annotates, run "
-                  f"`corpus push --project {escape(project)} --targets a,b,c`")
+        out.print("[yellow]you accepted the targets suggested from the corpus[/]; targets can "
+                  "be added later (`--targets-file FILE` with the old ones kept)")
     if report.annotators is not None and report.annotators < report.overlap:
         console.print(f"[yellow]each task waits for {report.overlap} annotators but the "
                       f"organisation has {report.annotators} account"

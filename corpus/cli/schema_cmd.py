@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -28,6 +28,39 @@ def split_targets(raw: str | None) -> list[str]:
     if not raw:
         return []
     return [t.strip() for t in raw.replace("，", ",").split(",") if t.strip()]
+
+
+TargetsOpt = Annotated[
+    str | None,
+    typer.Option("--targets", "-t",
+                 help="Stance targets, comma-separated (default: the project's; a new project "
+                 "needs them, --targets-file or --accept-suggested).", show_default=False),
+]
+TargetsFileOpt = Annotated[
+    Path | None,
+    typer.Option("--targets-file", help="YAML file of stance targets with aliases and "
+                 "descriptions (see README, 'Stance targets').", show_default=False),
+]
+AcceptSuggestedOpt = Annotated[
+    bool,
+    typer.Option("--accept-suggested", help="On a new project without --targets, use the "
+                 "targets suggested from the corpus."),
+]
+
+
+def chosen_targets(targets: str | None, targets_file: Path | None) -> list[Any] | None:
+    """The targets of ``--targets`` or ``--targets-file`` (None: neither was given)."""
+    from corpus.errors import ConfigError
+    from corpus.labelstudio.targets import load_targets_file
+
+    if targets is not None and targets_file is not None:
+        raise ConfigError("both --targets and --targets-file given",
+                          hint="use one: the targets file is the single source of targets")
+    if targets_file is not None:
+        return list(load_targets_file(targets_file))
+    if targets is not None:
+        return list(split_targets(targets))
+    return None
 
 
 @schema_app.command("show")

@@ -15,6 +15,12 @@ from corpus.articles.ingestion import ingest
 from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
 from corpus.cli.ingest_cmd import print_ingest, run_split
 from corpus.cli.progress import progress_bar
+from corpus.cli.schema_cmd import (
+    AcceptSuggestedOpt,
+    TargetsFileOpt,
+    TargetsOpt,
+    chosen_targets,
+)
 from corpus.cli.server_cmd import announce_first_start
 from corpus.labelstudio import server
 from corpus.labelstudio.tasks import push
@@ -27,15 +33,15 @@ def up_cli(
     ],
     project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project.")]
     = "claims",
-    targets: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated stance targets (default: suggested from the corpus)."),
-    ] = None,
+    targets: TargetsOpt = None,
+    targets_file: TargetsFileOpt = None,
+    accept_suggested: AcceptSuggestedOpt = False,
     ws_dir: WorkspaceOpt = None,
     max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
 ) -> None:
     """Everything on one go, safe to run again: server, ingest, split, push."""
     ws = workspace(ws_dir)
+    chosen = chosen_targets(targets, targets_file)  # a bad targets file fails before any work
     if os.environ.get("LABEL_STUDIO_URL"):
         out.print(f"Label Studio: {escape(os.environ['LABEL_STUDIO_URL'])} (LABEL_STUDIO_URL)")
         info = None
@@ -57,10 +63,10 @@ def up_cli(
     else:
         out.print("split: no new articles; sentences.parquet unchanged")
 
-    target_list = [t.strip() for t in targets.split(",") if t.strip()] if targets else None
     with progress_bar("push") as update:
-        pushed = push(ws, project, targets=target_list, progress=update,
-                      allow_insecure=settings(ctx).allow_insecure)
+        pushed = push(ws, project, targets=chosen,
+                      progress=update, allow_insecure=settings(ctx).allow_insecure,
+                      accept_suggested=accept_suggested)
     out.print(pushed.summary())
 
     out.print("\n[bold]Next steps[/]")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from corpus.errors import ConfigError, SchemaError
 from corpus.labelschema import Field, LabelSchema, stance_control_name
+from corpus.labelstudio.targets import Target
 
 TEXT_NAME = "text"
 CONTEXT_BEFORE = "context_before"
@@ -91,10 +92,15 @@ def _check(schema: LabelSchema, targets: Sequence[str]) -> None:
         seen.add(t)
 
 
-def render_label_config(schema: LabelSchema, targets: Sequence[str] = ()) -> str:
-    """The Label Studio XML for ``schema`` with one stance question per target."""
-    targets = [t.strip() for t in targets]
-    _check(schema, targets)
+def render_label_config(schema: LabelSchema, targets: Sequence[str | Target] = ()) -> str:
+    """The Label Studio XML for ``schema`` with one stance question per target.
+
+    A target's aliases and description are shown with its question; its control is named
+    after the target alone, so adding aliases never changes what an answer is stored under.
+    """
+    details = {t.target.strip(): t for t in targets if isinstance(t, Target)}
+    names = [(t.target if isinstance(t, Target) else t).strip() for t in targets]
+    _check(schema, names)
     root = ET.Element("View")
     style = ET.SubElement(root, "Style")
     style.text = _CSS
@@ -133,13 +139,17 @@ def render_label_config(schema: LabelSchema, targets: Sequence[str] = ()) -> str
                 "whenChoiceValue": f.shown_when[1],
             })
         if f.kind == "stance":
-            if not targets:
+            if not names:
                 continue
             _header(parent, f.title or f.name)
             _hint(parent, f.hint)
-            for i, target in enumerate(targets):
+            for i, target in enumerate(names):
                 # Hotkeys must be unique in the config: only the first target gets them.
-                _header(parent, f"目标 target：「{target}」", 6)
+                detail = details.get(target)
+                aka = f" ({' / '.join(detail.aliases)})" if detail and detail.aliases else ""
+                _header(parent, f"目标 target：「{target}」{aka}", 6)
+                if detail and detail.description:
+                    _hint(parent, detail.description)
                 _choices(parent, f, stance_control_name(f, target), with_hotkeys=i == 0)
         else:
             _header(parent, f.title or f.name)

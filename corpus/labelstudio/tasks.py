@@ -40,6 +40,7 @@ from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
 from corpus.labelstudio.sync import ProjectSync, now_iso
+from corpus.labelstudio.targets import Target, as_targets
 from corpus.storage.tables import read_table
 from corpus.workspace import Workspace
 
@@ -230,22 +231,42 @@ def _reconcile(client: Any, project_id: int, ledger: dict[str, int],
     return added, deleted, kept
 
 
-def _choose_targets(targets: Sequence[str] | None, state: dict[str, Any] | None,
-                    schema: LabelSchema, tasks: list[dict[str, Any]]) -> tuple[list[str], bool]:
-    """The stance targets to use and whether they were suggested from the corpus."""
-    suggested = False
-    if targets is None:
-        if state is not None and state.get("targets") is not None:
-            targets = list(state["targets"])
-        elif schema.fields_of_kind("stance"):
-            from corpus.labelstudio.targets import suggest_targets_from_texts
+class TargetsNotChosen(ConfigError):
+    """A new project needs its stance targets chosen; ``suggestions`` are the corpus's."""
 
-            targets = [s.target for s in suggest_targets_from_texts(
-                [t["text"] for t in tasks], SUGGESTED_TARGETS)]
-            suggested = True
-        else:
-            targets = []
-    return [t.strip() for t in targets if t.strip()], suggested
+    def __init__(self, message: str, *, hint: str, suggestions: list[str]) -> None:
+        super().__init__(message, hint=hint)
+        self.suggestions = suggestions
+
+
+def _state_targets(state: dict[str, Any]) -> list[Target]:
+    details = {d.get("target"): d for d in state.get("target_details") or []
+               if isinstance(d, dict)}
+    return as_targets([details.get(t) or t for t in state["targets"]], "project.json")
+
+
+def _choose_targets(targets: Sequence[str | Target] | None, state: dict[str, Any] | None,
+                    schema: LabelSchema, tasks: list[dict[str, Any]], project: str,
+                    accept_suggested: bool) -> tuple[list[Target], bool]:
+    """The stance targets to use and whether they were suggested from the corpus."""
+    if targets is not None:
+        return as_targets(targets), False
+    if state is not None and state.get("targets") is not None:
+        return _state_targets(state), False
+    if not schema.fields_of_kind("stance"):
+        return [], False
+    from corpus.labelstudio.targets import suggest_targets_from_texts
+
+    suggested = [s.target for s in suggest_targets_from_texts(
+        [t["text"] for t in tasks], SUGGESTED_TARGETS)]
+    if accept_suggested:
+        return as_targets(suggested), True
+    shown = ",".join(suggested) or "A,B"
+    raise TargetsNotChosen(
+        f"choose the stance targets of new project {project!r}; suggested from the corpus: "
+        + (", ".join(suggested) if suggested else "(none found)"),
+        hint=f"pass --targets {shown} (edit the list), --targets-file FILE (with aliases), or "
+        "--accept-suggested", suggestions=suggested)
 
 
 def overlap_fields(overlap: int) -> dict[str, Any]:
@@ -279,6 +300,7 @@ def _count_annotators(client: Any) -> int | None:
 def _find_or_create_project(
     client: Any, sync: ProjectSync, schema: LabelSchema, state: dict[str, Any] | None,
     config: str, instructions: str, overlap: int = DEFAULT_OVERLAP,
+    targets: Sequence[str] = (),
 ) -> tuple[dict[str, Any], bool, bool]:
     """Return (project, created, config_updated)."""
     project = sync.project
@@ -318,24 +340,37 @@ def _find_or_create_project(
         return proj, False, False
     n_annotated = int(proj.get("num_tasks_with_annotations") or 0) or int(
         proj.get("total_annotations_number") or 0)
-    if n_annotated:
+    same_schema = state is not None and state.get("schema_sha256") == schema.sha256
+    if n_annotated and not same_schema:
         raise LabelStudioError(
-            f"project {project!r} (id {proj['id']}) has {n_annotated} annotated tasks and a "
-            "different label config (schema or stance targets changed); changing it could "
-            "invalidate existing annotations",
-            hint="push to a new project: `corpus push --project NEW_NAME`"
-            + (f" (its targets: {', '.join(state.get('targets') or [])})" if state else ""),
-        )
-    client.update_project(int(proj["id"]), label_config=config, expert_instruction=instructions)
+            f"project {project!r} (id {proj['id']}) has {n_annotated} annotated tasks and was "
+            f"pushed with another label schema than {schema.name!r} v{schema.version}; changing "
+            "it could invalidate existing annotations",
+            hint="push with the schema it was pushed with (--schema), or to a new project: "
+            "`corpus push --project NEW_NAME`")
+    removed = [t for t in (state or {}).get("targets") or [] if t not in targets]
+    try:
+        client.update_project(int(proj["id"]), label_config=config,
+                              expert_instruction=instructions)
+    except LabelStudioError as exc:
+        if exc.status != 400 or not n_annotated:
+            raise
+        # Label Studio refuses a config that drops a control existing annotations answered.
+        raise LabelStudioError(
+            f"project {project!r} (id {proj['id']}): stance target(s) "
+            f"{', '.join(removed) or '(changed)'} already have answers and cannot be removed",
+            hint="keep them in --targets / the targets file (add new ones alongside); to start "
+            "over with other targets push to a new project") from None
     return proj, False, True
 
 
 def _record_state(sync: ProjectSync, state: dict[str, Any] | None, project_id: int,
-                  url: str, schema: LabelSchema, targets: list[str], config: str) -> None:
+                  url: str, schema: LabelSchema, targets: list[Target], config: str) -> None:
     sync.write_state({
         "project": sync.project, "project_id": project_id, "url": url,
         "schema_name": schema.name, "schema_version": schema.version,
-        "schema_sha256": schema.sha256, "targets": targets,
+        "schema_sha256": schema.sha256, "targets": [t.target for t in targets],
+        "target_details": [t.as_dict() for t in targets],
         "label_config_sha256": _sha(config),
         "created_at": (state or {}).get("created_at") or now_iso(),
         "updated_at": now_iso(),
@@ -412,12 +447,16 @@ def push(
     allow_insecure: bool = False,
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
     overlap: int | None = None,
+    accept_suggested: bool = False,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
     Idempotent and crash-safe (see the module docstring). ``targets`` are the
-    stance targets (default: those stored for the project, else the top
-    suggestions from the corpus); ``limit`` caps the number of tasks imported
+    stance targets: names or ``Target``s with aliases (see ``load_targets_file``);
+    default: those stored for the project. A new project without them raises
+    ``TargetsNotChosen`` with the corpus's suggestions, unless ``accept_suggested``.
+    Targets can be added (and aliases changed) after annotation started; a target
+    that has answers cannot be removed. ``limit`` caps the number of tasks imported
     by this run; ``articles`` restricts to these article ids. ``client`` is a
     ``LabelStudioClient`` or a ``label_studio_sdk.LabelStudio`` of your own (default: one for
     ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
@@ -447,13 +486,15 @@ def push(
             sync.remove_stale(sync.state_path, sync.ledger_path, sync.pending_path,
                               sync.recheck_path)
             state = sync.read_state()
-            target_list, suggested = _choose_targets(targets, state, schema, tasks)
+            chosen, suggested = _choose_targets(targets, state, schema, tasks, project,
+                                                accept_suggested)
+            target_list = [t.target for t in chosen]
 
-            config = render_label_config(schema, target_list)
+            config = render_label_config(schema, chosen)
             instructions = guidelines_html(guidelines_path(schema))
             proj, created, updated = _find_or_create_project(
                 client, sync, schema, state, config, instructions,
-                overlap if overlap is not None else DEFAULT_OVERLAP)
+                overlap if overlap is not None else DEFAULT_OVERLAP, target_list)
             project_id = int(proj["id"])
             n_overlap, overlap_changed = _apply_overlap(client, proj, overlap, created)
             report = PushReport(project=project, project_id=project_id, url=client.url,
@@ -462,7 +503,7 @@ def push(
                                 overlap=n_overlap, overlap_changed=overlap_changed,
                                 annotators=_count_annotators(client))
             if state is None or int(state.get("project_id", -1)) != project_id or updated:
-                _record_state(sync, state, project_id, client.url, schema, target_list, config)
+                _record_state(sync, state, project_id, client.url, schema, chosen, config)
 
             ledger = sync.read_ledger() if state is not None and not created else {}
             _recover(client, sync, project_id, ledger, report, created=created,
