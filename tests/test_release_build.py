@@ -395,3 +395,64 @@ def test_release_of_sparse_annotations(tmp_path: Path) -> None:
     assert m["agreement"]["pairwise"]["pairs"] == []
     assert load(info.path, split="all")["agreement"].to_pylist() == ["unanimous"] * 4
     assert verify(info.path) == ["v0001"]
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def _two_projects(root: Path) -> Workspace:
+    """A workspace whose annotations come from two pushed projects (ids 1 and 2)."""
+    from factories import make_workspace
+
+    from corpus.storage.atomic import write_json, write_table
+
+    ws = make_workspace(root, n_sentences=200, seed=3)
+    table = pq.read_table(ws.annotations)
+    ids = pa.array([1 if i % 2 else 2 for i in range(table.num_rows)], pa.int64())
+    table = table.set_column(table.schema.get_field_index("ls_project_id"), "ls_project_id",
+                             ids)
+    write_table(ws.annotations, table)
+    for pid, title, targets in ((1, "news-a", ["央行"]), (2, "news-b", ["关税", "新能源"])):
+        (ws.sync_dir / title).mkdir(parents=True)
+        write_json(ws.sync_dir / title / "project.json",
+                   {"project": title, "project_id": pid, "targets": targets})
+    return ws
+
+
+def test_release_keeps_projects_apart(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from corpus.cli.main import app
+
+    ws = _two_projects(tmp_path)
+    table = pq.read_table(ws.annotations)
+    with pytest.raises(ReleaseError, match="never merges projects silently") as exc:
+        release(ws, "mixed")
+    assert "news-a" in exc.value.message and "news-b" in exc.value.message
+    assert not (ws.releases_dir / "mixed" / "v0001").exists()
+
+    a = release(ws, "news-a")                     # the project of that name only
+    assert [p["title"] for p in a.projects] == ["news-a"]
+    released = pq.read_table(a.path / "annotations.parquet")
+    assert set(released["ls_project_id"].to_pylist()) == {1}
+    of_a = {r["annotation_id"] for r in table.to_pylist() if r["ls_project_id"] == 1}
+    assert released.num_rows > 0.9 * len(of_a)
+    assert set(released["annotation_id"].to_pylist()) <= of_a
+    manifest = read_manifest(a.path)
+    assert manifest["labelstudio_projects"] == [1]
+    assert manifest["projects"] == [{"title": "news-a", "id": 1, "targets": ["央行"]}]
+    card_text = (a.path / "README.md").read_text(encoding="utf-8")
+    assert "| news-a | 1 | 央行 |" in card_text
+
+    both = release(ws, "combined", projects=["news-a", "news-b"])   # on purpose
+    assert read_manifest(both.path)["labelstudio_projects"] == [1, 2]
+    card_text = (both.path / "README.md").read_text(encoding="utf-8")
+    assert "| news-b | 2 | 关税, 新能源 |" in card_text
+
+    with pytest.raises(ReleaseError, match="no project 'nope'"):
+        release(ws, "x", projects=["nope"])
+    res = CliRunner().invoke(app, ["release", "b-only", "--project", "news-b",
+                                   "-w", str(ws.root)])
+    assert res.exit_code == 0 and "Label Studio project: news-b" in res.output, res.output
+    res = CliRunner().invoke(app, ["release", "mixed", "-w", str(ws.root)])
+    assert res.exit_code == 1 and "--project" in res.output, res.output

@@ -42,17 +42,26 @@ def release_cli(
     resplit: Annotated[bool, typer.Option(
         "--resplit", help="Apply changed --split ratios to every sentence, moving released "
                           "ones to another split (recorded in the manifest).")] = False,
+    project: Annotated[list[str] | None, typer.Option(
+        "--project", "-p", help="Label Studio project(s) to release (default: the one titled "
+        "NAME, else the only one pulled); repeat to combine projects on purpose.",
+        show_default=False)] = None,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
     from corpus.releases.build import release
 
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
-                   split_ratios=split, schema=schema, message=message, resplit=resplit)
+                   split_ratios=split, schema=schema, message=message, resplit=resplit,
+                   projects=project or None)
     rows = info.rows
     out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
               f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "
               f"-> {escape(str(info.path))}")
     out.print(f"manifest sha256 {info.manifest_sha256}")
+    shown = [str(p.get("title") or f"id {p.get('id')}") for p in info.projects]
+    if shown:
+        out.print(f"Label Studio project{'s' if len(shown) > 1 else ''}: "
+                  f"{escape(', '.join(shown))}")
 
 
 def versions_cli(

@@ -78,6 +78,8 @@ class ReleaseInfo:
     timings: dict[str, float] = field(default_factory=dict)
     chart: bool = True
     """False when matplotlib (the ``chart`` extra) is missing and no PNG was drawn."""
+    projects: list[dict[str, Any]] = field(default_factory=list)
+    """The Label Studio projects released: title (None if not pushed from here), id, targets."""
 
 
 class _Clock:
@@ -219,8 +221,14 @@ def release(
     schema: SchemaLike | Path | str | None = None,
     message: str | None = None,
     resplit: bool = False,
+    projects: Sequence[str] | None = None,
 ) -> ReleaseInfo:
     """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
+
+    A release holds one Label Studio project's annotations: the project titled NAME
+    (as pushed from this workspace), else the only project in the annotations table.
+    ``projects`` (titles) picks them, several to combine on purpose; annotations of
+    several projects are never merged silently (ReleaseError).
 
     Raises NothingToRelease when the data would be identical to the latest
     version, WorkspaceError when another release of NAME is running or the
@@ -253,7 +261,7 @@ def release(
             parent = version_name(latest) if latest is not None else None
             _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
-                          ratios, message, resplit)
+                          ratios, message, resplit, projects)
             final = release_dir / info.version
             if final.exists():
                 raise ReleaseError(f"{final} already exists",
@@ -319,9 +327,59 @@ def _seal(tmp: Path, umask: int) -> None:
     os.chmod(tmp, 0o777 & ~umask)
 
 
+def _pushed_projects(ws: Workspace) -> dict[int, dict[str, Any]]:
+    """Label Studio project id -> {title, id, targets} of every project pushed from ``ws``."""
+    from corpus.labelstudio.sync import ProjectSync
+
+    out: dict[int, dict[str, Any]] = {}
+    if not ws.sync_dir.is_dir():
+        return out
+    for folder in sorted(ws.sync_dir.iterdir()):
+        if not folder.is_dir():
+            continue
+        try:
+            state = ProjectSync(folder.name, folder).read_state()
+        except WorkspaceError:
+            continue
+        if state and isinstance(state.get("project_id"), int):
+            out[state["project_id"]] = {"title": str(state.get("project") or folder.name),
+                                        "id": state["project_id"],
+                                        "targets": list(state.get("targets") or [])}
+    return out
+
+
+def select_projects(ws: Workspace, name: str, projects: Sequence[str] | None,
+                    project_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """The Label Studio projects a release of ``name`` holds (see :func:`release`)."""
+    pushed = _pushed_projects(ws)
+    by_title = {p["title"]: p for p in pushed.values()}
+    if projects:
+        chosen = []
+        for title in dict.fromkeys(projects):
+            if title not in by_title:
+                raise ReleaseError(
+                    f"no project {title!r} was pushed from this workspace ({ws.sync_dir})",
+                    hint="pass --project with a title you pushed: "
+                    + (", ".join(sorted(by_title)) or "none yet"))
+            chosen.append(by_title[title])
+        return chosen
+    if name in by_title:
+        return [by_title[name]]
+    if len(project_ids) <= 1:
+        return [pushed.get(i) or {"title": None, "id": i, "targets": []} for i in project_ids]
+    titles = [str((pushed.get(i) or {}).get("title") or f"id {i}") for i in project_ids]
+    raise ReleaseError(
+        f"{ws.annotations} holds annotations of {len(project_ids)} Label Studio projects "
+        f"({', '.join(titles)}) and none is titled {name!r}; a release never merges projects "
+        "silently",
+        hint="name the release after its project, pass --project TITLE, or combine on purpose "
+        "with --project A --project B")
+
+
 def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
-           message: str | None, resplit: bool = False) -> ReleaseInfo:
+           message: str | None, resplit: bool = False,
+           projects: Sequence[str] | None = None) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
     # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
@@ -343,6 +401,14 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     except OSError as exc:  # missing, unreadable, or empty (cannot be mapped)
         raise table_error(ws.annotations, exc) from None
     annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
+    in_table = sorted(int(p) for p in pc.unique(annotations["ls_project_id"]).to_pylist()
+                      if p is not None) if "ls_project_id" in annotations.column_names else []
+    chosen = select_projects(ws, name, projects, in_table)
+    wanted = {int(p["id"]) for p in chosen}
+    if set(in_table) - wanted:
+        annotations = annotations.filter(pc.fill_null(pc.is_in(
+            annotations["ls_project_id"], value_set=pa.array(sorted(wanted), pa.int64())),
+            False))
     clock.lap("read annotations")
     agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
     clock.lap("aggregate")
@@ -382,6 +448,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         del annotations
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
+        manifest["projects"] = chosen
         clock.lap("labels + agreement")
         drawn = chart.can_render()
         if drawn:
@@ -440,7 +507,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         fsync_dir(d)
     _pause()
     clock.lap("manifest + card")
-    return ReleaseInfo(name=name, version=version, number=number, path=tmp, parent=parent,
+    return ReleaseInfo(projects=chosen, name=name, version=version, number=number, path=tmp,
+                       parent=parent,
                        rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
                        created_at=created_at, timings=clock.phases, chart=drawn)
 

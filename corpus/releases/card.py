@@ -148,6 +148,13 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"Label Studio project(s): "
                  f"{', '.join(str(p) for p in manifest.get('labelstudio_projects', [])) or 'n/a'}."
                  "\n\n")
+    described = [p for p in manifest.get("projects") or [] if isinstance(p, dict)]
+    if described:
+        parts.append("| Label Studio project | id | stance targets asked |\n| --- | --- | --- |\n")
+        for p in described:
+            parts.append(f"| {p.get('title') or '(not pushed from this workspace)'} | "
+                         f"{p.get('id')} | {', '.join(p.get('targets') or []) or '-'} |\n")
+        parts.append("\n")
 
     parts.append("## Load it\n\n```python\n"  # noqa: S608 (example code, not a query)
                  "import pandas as pd\n"
