@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpus.errors import check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, sentence_id_for
 from corpus.text.normalize import detect_lang
@@ -25,6 +26,7 @@ from corpus.workspace import Workspace
 # process) costs more than it saves.
 PARALLEL_THRESHOLD = 4_000_000
 BATCH_CHARS = 1_000_000
+MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
 
 Job = list[tuple[str, str, str]]  # (article_id, text, lang)
 
@@ -53,6 +55,9 @@ def split(
     ``workers=None`` uses every core when the corpus is large, one process otherwise.
     ``progress(done_chars, total_chars)`` is called after each batch.
     """
+    check_int("max_len", max_len, minimum=1)
+    if workers is not None:
+        check_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
     meta = pq.ParquetFile(ws.articles).metadata

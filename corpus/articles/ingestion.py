@@ -73,6 +73,9 @@ def ingest(
     Bad files and rows are reported in ``IngestReport.problems`` and skipped;
     everything good is written. The table is replaced atomically.
     """
+    from corpus.errors import check_int
+
+    check_int("batch_size", batch_size, minimum=1)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     report = IngestReport()
     path_list = [Path(p) for p in paths]

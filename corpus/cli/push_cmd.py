@@ -6,25 +6,36 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, escape, out, settings, workspace
+from corpus.cli.common import (
+    ProjectOpt,
+    WorkspaceOpt,
+    escape,
+    finite_seconds,
+    out,
+    settings,
+    workspace,
+)
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import SchemaOpt, split_targets
 
 
 def push_cli(
     ctx: typer.Context,
-    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
+    project: ProjectOpt,
     targets: Annotated[
         str | None,
         typer.Option("--targets", "-t",
                      help="Stance targets, comma-separated (default: the project's, else "
                      "suggested from the corpus)."),
     ] = None,
-    limit: Annotated[int | None, typer.Option(help="Import at most N new tasks.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=0, help="Import at most N new tasks (0: only create or update the project).")
+    ] = None,
     articles: Annotated[
         str | None, typer.Option(help="Only these article ids, comma-separated.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Tasks per import request.")] = 2000,
     import_timeout: Annotated[float, typer.Option(
+        callback=finite_seconds,
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
     schema: SchemaOpt = None,

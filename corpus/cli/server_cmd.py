@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, finite_seconds, out, workspace
 from corpus.labelstudio import install, server
 
 server_app = typer.Typer(
@@ -28,9 +28,10 @@ def announce_first_start() -> None:
 @server_app.command("start")
 def start_cli(
     ws: WorkspaceOpt = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: a free one).")]
-    = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 180.0,
+    port: Annotated[int | None, typer.Option("--port", "-p", min=1, max=65535,
+                                             help="Port (default: a free one).")] = None,
+    timeout: Annotated[float, typer.Option(callback=finite_seconds,
+                                           help="Seconds to wait for the server.")] = 180.0,
 ) -> None:
     """Start Label Studio for the workspace (installing it on first use) and wait until ready."""
     target = workspace(ws)
@@ -42,10 +43,10 @@ def start_cli(
 
         info = server.start(target, port=port, timeout=timeout, progress=progress)
     verb = "started" if info.started else "already running"
-    out.print(f"Label Studio {verb}: {info.url}  (pid {info.pid})")
-    out.print(f"  login:    {info.email}")
-    out.print(f"  password: kept in {info.credentials_path} (mode 0600)")
-    out.print(f"  log:      {info.log_path}")
+    out.print(f"Label Studio {verb}: {escape(info.url)}  (pid {info.pid})")
+    out.print(f"  login:    {escape(info.email)}")
+    out.print(f"  password: kept in {escape(str(info.credentials_path))} (mode 0600)")
+    out.print(f"  log:      {escape(str(info.log_path))}")
 
 
 @server_app.command("stop")
@@ -55,7 +56,7 @@ def stop_cli(ws: WorkspaceOpt = None) -> None:
     if server.stop(target):
         out.print("Label Studio stopped")
     else:
-        out.print(f"no Label Studio was running for {target.root}")
+        out.print(f"no Label Studio was running for {escape(str(target.root))}")
 
 
 @server_app.command("status")
@@ -63,15 +64,15 @@ def status_cli(ws: WorkspaceOpt = None) -> None:
     """Show whether Label Studio runs, its URL and login (the password stays in its file)."""
     st = server.status(workspace(ws))
     if st.running:
-        out.print(f"running: {st.url}  (pid {st.pid})")
+        out.print(f"running: {escape(str(st.url))}  (pid {st.pid})")
     else:
         out.print("not running (start it with `corpus server start`)")
     if st.email:
-        out.print(f"  login:    {st.email}")
-        out.print(f"  password: kept in {st.credentials_path} (mode 0600)")
-    out.print(f"  data:     {st.data_dir}"
+        out.print(f"  login:    {escape(st.email)}")
+        out.print(f"  password: kept in {escape(str(st.credentials_path))} (mode 0600)")
+    out.print(f"  data:     {escape(str(st.data_dir))}"
               + (f" (SQLite, journal mode {st.journal_mode})" if st.journal_mode else ""))
-    out.print(f"  log:      {st.log_path}")
+    out.print(f"  log:      {escape(str(st.log_path))}")
     if not st.running:
         raise typer.Exit(3)
 

@@ -319,6 +319,11 @@ def start(
     Raises LabelStudioError quoting the last log lines if the server dies or does
     not answer ``/health`` and accept the token within ``timeout`` seconds.
     """
+    from corpus.errors import check_int, check_seconds
+
+    if port is not None:
+        check_int("port", port, minimum=1, maximum=65535)
+    check_seconds("timeout", timeout)
     paths = ServerPaths.of(workspace)
     say = progress or (lambda _line: None)
     workspace.ensure()

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.errors import ConfigError, LabelStudioError
+from corpus.errors import LabelStudioError, check_int, check_seconds
 from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
@@ -387,9 +387,11 @@ def push(
     ``corpus.labelstudio.connection.connection``, which ``allow_insecure`` is passed to).
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     """
-    if import_timeout is not None and import_timeout <= 0:
-        raise ConfigError(f"import timeout must be positive seconds, got {import_timeout}",
-                          hint="pass e.g. --import-timeout 600")
+    if limit is not None:
+        check_int("limit", limit, minimum=0)
+    check_int("batch_size", batch_size, minimum=1)
+    if import_timeout is not None:
+        check_seconds("import_timeout", import_timeout)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     schema = schema or load_schema()
     sync = ProjectSync.of(ws, project)
