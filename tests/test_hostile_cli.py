@@ -216,6 +216,13 @@ def test_newline_in_file_name_keeps_the_error_on_one_line() -> None:
     assert "two\\nlines.txt" in output
 
 
+def test_non_utf8_bytes_in_a_file_name_are_shown_as_byte_escapes() -> None:
+    name = os.fsdecode(b"/nonexistent/bad\xff\xfe.txt")  # what argv gives Python
+    code, output = _invoke(["segment", name])
+    assert code == 1
+    assert "/nonexistent/bad\\xff\\xfe.txt: cannot read" in output, output
+
+
 def test_plain_unicode_file_names_are_printed_as_they_are() -> None:
     code, output = _invoke(["segment", "/nonexistent/新闻 报道.txt"])
     assert code == 1
