@@ -124,6 +124,10 @@ class ReleaseError(CorpusError):
     """A release could not be built or read."""
 
 
+class ReleaseOptionError(OptionError, ReleaseError):
+    """A release option that cannot be used (``--split inf/10/10``): bad usage, exit 2."""
+
+
 class NothingToRelease(ReleaseError):
     """The release would be identical to the latest version."""
 

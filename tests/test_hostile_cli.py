@@ -83,6 +83,8 @@ BAD_OPTIONS = [
     (["push", "--project", "claims", "--import-timeout", "inf"], "--import-timeout"),
     (["pull", "--project", "claims", "--workers", "0"], "--workers"),
     (["release", "claims", "--min-annotations", "0"], "--min-annotations"),
+    (["release", "claims", "--split", "inf/10/10"], "--split"),
+    (["release", "claims", "--split", "80/x/10"], "--split"),
     (["diff", "claims", "v1", "v2", "--limit", "-1"], "--limit"),
     (["server", "start", "--port", "0"], "--port"),
     (["server", "start", "--port", "65536"], "--port"),
