@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
+from corpus.errors import check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
 from corpus.text.normalize import detect_lang
@@ -31,6 +32,7 @@ from corpus.workspace import Workspace
 # process) costs more than it saves.
 PARALLEL_THRESHOLD = 4_000_000
 BATCH_CHARS = 1_000_000
+MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
 
 Job = list[tuple[str, str, str]]  # (article_id, text, lang)
 
@@ -66,6 +68,9 @@ def split(
     are written (None: no limit). Memory then stays bounded whatever the table holds.
     """
     max_bytes = article_limit(max_article_mb)
+    check_int("max_len", max_len, minimum=1)
+    if workers is not None:
+        check_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
     meta = open_table(ws.articles).metadata

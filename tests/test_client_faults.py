@@ -471,13 +471,13 @@ def test_cli_refuses_plain_http_remote_unless_allow_insecure(
     monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.2.nip.invalid:9")
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", LEGACY)
     runner = CliRunner()
-    refused = runner.invoke(app, ["pull", "--project", "p", "-w", str(tmp_path)])
+    refused = runner.invoke(app, ["pull", "--project", "proj", "-w", str(tmp_path)])
     assert refused.exit_code == 2
     assert ("error: refusing to send the API token over plain HTTP to 127.0.0.2.nip.invalid"
             in refused.output)
     assert "`corpus --allow-insecure <command>`" in refused.output
     assert LEGACY not in refused.output
-    allowed = runner.invoke(app, ["--allow-insecure", "pull", "--project", "p", "-w", str(tmp_path)])
+    allowed = runner.invoke(app, ["--allow-insecure", "pull", "--project", "proj", "-w", str(tmp_path)])
     assert "refusing to send" not in allowed.output
     assert allowed.exit_code != 0  # it went on, and failed later (no such project/host)
 

@@ -166,7 +166,7 @@ def test_cli_debug_output_has_no_token(echo: Callable[..., str], tmp_path: Path,
     url = echo(400, echo_headers)
     ws = make_workspace(tmp_path, 1)
     env = {**os.environ, "LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": FAKE_TOKEN}
-    for args in (["push", "--project", "p", "--targets", "英伟达"], ["pull", "--project", "p"]):
+    for args in (["push", "--project", "proj", "--targets", "英伟达"], ["pull", "--project", "proj"]):
         proc = subprocess.run([sys.executable, "-m", "corpus.cli.main", "--debug", *args,
                                "-w", str(ws.root)], env=env, cwd=REPO, capture_output=True,
                               text=True, timeout=120)
@@ -318,7 +318,7 @@ def test_plain_http_to_a_remote_host_is_refused_without_network(
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", FAKE_TOKEN)
     ws = make_workspace(tmp_path, 1)
     net = _NoNetwork(monkeypatch)
-    res = CliRunner().invoke(app, [command, "--project", "p", "-w", str(ws.root)])
+    res = CliRunner().invoke(app, [command, "--project", "proj", "-w", str(ws.root)])
     assert res.exit_code != 0
     assert not net.attempts, f"{command} tried the network: {net.attempts}"
     lines = res.output.strip().splitlines()
@@ -340,8 +340,8 @@ def test_allow_insecure_is_wired_into_push_and_pull(
     _NoNetwork(monkeypatch)
     outputs = []
     more = ["--targets", "英伟达"] if command == "push" else []
-    for argv in (["--allow-insecure", command, "--project", "p", *more, "-w", str(ws.root)],
-                 [command, "--project", "p", *more, "--allow-insecure", "-w", str(ws.root)]):
+    for argv in (["--allow-insecure", command, "--project", "proj", *more, "-w", str(ws.root)],
+                 [command, "--project", "proj", *more, "--allow-insecure", "-w", str(ws.root)]):
         res = CliRunner().invoke(app, argv)
         outputs.append(res.output)
         if "refusing" not in res.output and "No such option" not in res.output:

@@ -85,6 +85,9 @@ def ingest(
     is one whose cleaned text is over it in UTF-8.
     """
     max_bytes = article_limit(max_article_mb)  # a bad option fails before any work
+    from corpus.errors import check_int
+
+    check_int("batch_size", batch_size, minimum=1)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     report = IngestReport()
     path_list = [Path(p) for p in paths]

@@ -12,7 +12,7 @@ from corpus.articles.ingestion import IngestReport, ingest
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
-from corpus.sentences import SplitReport, split
+from corpus.sentences import MAX_WORKERS, SplitReport, split
 
 MaxArticleOpt = Annotated[float, typer.Option(
     "--max-article-mb", help="Refuse an article (a file, or a JSONL line) bigger than this "
@@ -30,7 +30,8 @@ def ingest_cli(
     do_split: Annotated[
         bool, typer.Option("--split/--no-split", help="Also rebuild sentences.parquet.")
     ] = True,
-    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
+    = 300,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
@@ -47,9 +48,11 @@ def ingest_cli(
 
 def split_cli(
     workspace_dir: WorkspaceOpt = None,
-    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
+    = 300,
     workers: Annotated[
-        int | None, typer.Option(help="Processes for tokenising (default: all cores if large).")
+        int | None, typer.Option(min=1, max=MAX_WORKERS,
+                                 help="Processes for tokenising (default: all cores if large).")
     ] = None,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
 ) -> None:
@@ -80,7 +83,7 @@ def print_ingest(report: IngestReport, target: str) -> None:
         style = "bold red" if problem.severity == "error" else "yellow"
         console.print(f"[{style}]{problem.severity}:[/] {escape(str(problem))}")
     for source, kept in report.duplicates:
-        console.print(f"[dim]duplicate:[/] {escape(source)} is the same article as {kept}; "
+        console.print(f"[dim]duplicate:[/] {escape(source)} is the same article as {escape(kept)}; "
                       "stored once")
     table = Table(title="ingest", show_header=True, header_style="bold")
     for col in ("files", "added", "duplicates", "errors", "warnings", "articles in workspace"):

@@ -3,7 +3,10 @@
 Every command runs inside :class:`CorpusGroup.invoke`, so errors are reported
 the same way everywhere: a ``CorpusError`` prints one line with the fix and
 exits with its code (75 and "temporary: run again" for transient ones); any
-other exception prints one line and "run with --debug for the traceback".
+other exception prints one line and "run with --debug for the traceback"; Ctrl-C exits 130.
+Everything printed goes through :func:`corpus.cli.common.escape`: a control character in a
+file name (ESC, newline) is shown as an escape, never sent to the terminal. Usage errors
+(exit 2) are typer's, with what the user typed escaped the same way.
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import click
 import typer
 from typer.core import TyperGroup
 
-from corpus.cli.common import Settings, console, escape, settings
-from corpus.errors import EXIT_FAILED, CorpusError
+from corpus.cli.common import Settings, configure_logging, console, escape, safe_text, settings
+from corpus.errors import EXIT_FAILED, EXIT_INTERRUPTED, CorpusError
 
 # Each module registers its commands on ``app`` (spaCy-style: one module per command group).
 COMMAND_MODULES = [
@@ -47,18 +51,32 @@ def report_error(exc: BaseException, *, debug: bool) -> int:
     return EXIT_FAILED
 
 
+def _safe_usage_error(exc: click.ClickException) -> click.ClickException:
+    """The framework's own message (it quotes what was typed), with control characters escaped."""
+    setattr(exc, "message", safe_text(exc.message))  # noqa: B010 (Final in click's stubs)
+    return exc
+
+
 class CorpusGroup(TyperGroup):
     """The root command group: the one place where errors become messages and exit codes."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:  # a bad root option
+            raise _safe_usage_error(exc) from None
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: finished writes are kept; run again to resume")
-            raise typer.Exit(130) from None
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except click.ClickException as exc:  # usage errors: the framework reports them
+            raise _safe_usage_error(exc) from None
         except Exception as exc:
             if type(exc).__module__.startswith(("typer", "click")):
-                raise  # exits, aborts and usage errors: the framework reports them
+                raise  # exits and aborts: the framework handles them
             raise typer.Exit(report_error(exc, debug=settings(ctx).debug)) from None
 
 
@@ -82,6 +100,7 @@ def _root(
     ),
 ) -> None:
     ctx.obj = Settings(debug=debug, allow_insecure=allow_insecure)
+    configure_logging(debug=debug)
 
 
 for _name in COMMAND_MODULES:

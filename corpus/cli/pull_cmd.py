@@ -8,14 +8,22 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
+from corpus.cli.common import (
+    ProjectOpt,
+    WorkspaceOpt,
+    console,
+    escape,
+    out,
+    settings,
+    workspace,
+)
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import SchemaOpt
 
 
 def pull_cli(
     ctx: typer.Context,
-    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
+    project: ProjectOpt,
     full: Annotated[bool, typer.Option("--full", help="Re-read every annotated task (one "
                                        "snapshot export) and replace the project's rows.")
                     ] = False,

@@ -6,7 +6,16 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
+from corpus.cli.common import (
+    ProjectOpt,
+    WorkspaceOpt,
+    console,
+    escape,
+    finite_seconds,
+    out,
+    settings,
+    workspace,
+)
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import (
     AcceptSuggestedOpt,
@@ -20,15 +29,18 @@ from corpus.cli.schema_cmd import (
 
 def push_cli(
     ctx: typer.Context,
-    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project title.")],
+    project: ProjectOpt,
     targets: TargetsOpt = None,
     targets_file: TargetsFileOpt = None,
     accept_suggested: AcceptSuggestedOpt = False,
-    limit: Annotated[int | None, typer.Option(help="Import at most N new tasks.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        min=0, help="Import at most N new tasks (0: only create or update the project).")
+    ] = None,
     articles: Annotated[
         str | None, typer.Option(help="Only these article ids, comma-separated.")] = None,
-    batch_size: Annotated[int, typer.Option(help="Tasks per import request.")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Tasks per import request.")] = 2000,
     import_timeout: Annotated[float, typer.Option(
+        callback=finite_seconds,
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
     overlap: Annotated[int | None, typer.Option(

@@ -109,7 +109,8 @@ def diff_cli(
     a: Annotated[str, typer.Argument(help="Older version, e.g. v1.")],
     b: Annotated[str, typer.Argument(help="Newer version, e.g. v2.")],
     workspace_dir: WorkspaceOpt = None,
-    limit: Annotated[int, typer.Option(help="Sentence ids shown per list (0: all).")] = 20,
+    limit: Annotated[int, typer.Option(min=0, help="Sentence ids shown per list (0: all).")]
+    = 20,
 ) -> None:
     """List sentences added, removed and relabelled between two versions."""
     from corpus.releases.reader import diff
@@ -120,12 +121,12 @@ def diff_cli(
     for title, ids in (("added", d.added), ("removed", d.removed)):
         shown = ids if limit <= 0 else ids[:limit]
         for sid in shown:
-            out.print(f"  {title:<10} {sid}")
+            out.print(f"  {title:<10} {escape(sid)}")
         if len(shown) < len(ids):
             out.print(f"  ... {len(ids) - len(shown)} more {title}")
     shown = d.relabelled if limit <= 0 else d.relabelled[:limit]
     for sid in shown:
-        out.print(f"  relabelled {sid}: {', '.join(d.changed_fields[sid])}")
+        out.print(f"  relabelled {escape(sid)}: {escape(', '.join(d.changed_fields[sid]))}")
     if len(shown) < len(d.relabelled):
         out.print(f"  ... {len(d.relabelled) - len(shown)} more relabelled")
 
@@ -167,7 +168,8 @@ def stats_cli(
     folder = _release_dir(workspace_dir, name)
     vdir = resolve(folder, version)
     m = read_manifest(vdir)
-    out.print(f"{m['name']} {m['version']}: {m['rows']['total']} sentences, "
+    out.print(f"{escape(str(m['name']))} {escape(str(m['version']))}: "
+              f"{m['rows']['total']} sentences, "
               f"{m['annotations']['rows']} annotations by {m['annotations']['annotators']} "
               f"annotators; schema {m['schema']['name']} v{m['schema']['version']}")
     labels = Table(title="label distribution", header_style="bold")

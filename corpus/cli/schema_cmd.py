@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from corpus.cli.common import console, out
+from corpus.cli.common import console, escape, out
 
 schema_app = typer.Typer(help="Inspect the label schema and render the Label Studio config.",
                          no_args_is_help=True)
@@ -107,7 +107,8 @@ def render(
         return
     dest = output
     render_to_file(s, dest, target_list)
-    console.print(f"wrote {dest} ({s.name} v{s.version}, {len(target_list)} stance targets)")
+    console.print(f"wrote {escape(str(dest))} ({escape(s.name)} v{s.version}, "
+                  f"{len(target_list)} stance targets)")
 
 
 def register(app: typer.Typer) -> None:

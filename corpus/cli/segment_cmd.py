@@ -17,7 +17,8 @@ from corpus.text.segmenter import segment
 def segment_cli(
     file: Annotated[str, typer.Argument(help="A text file, or - for standard input.")] = "-",
     lang: Annotated[str | None, typer.Option(help="Language hint: zh, en (default: auto).")] = None,
-    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
+    = 300,
 ) -> None:
     """Print one JSON object per sentence: text, start, end, kind, para_idx, sent_idx.
 

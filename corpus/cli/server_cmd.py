@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, finite_seconds, out, workspace
 from corpus.labelstudio import install, server
 
 server_app = typer.Typer(
@@ -29,9 +29,10 @@ def announce_first_start() -> None:
 @server_app.command("start")
 def start_cli(
     ws: WorkspaceOpt = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: a free one).")]
-    = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the server.")] = 180.0,
+    port: Annotated[int | None, typer.Option("--port", "-p", min=1, max=65535,
+                                             help="Port (default: a free one).")] = None,
+    timeout: Annotated[float, typer.Option(callback=finite_seconds,
+                                           help="Seconds to wait for the server.")] = 180.0,
     host: Annotated[str, typer.Option(
         help="Address to listen on: 127.0.0.1 serves this machine only; the machine's LAN "
         "address or 0.0.0.0 lets a team in (plain HTTP: put TLS in front).")] = server.HOST,
@@ -52,7 +53,7 @@ def start_cli(
         info = server.start(target, port=port, timeout=timeout, progress=progress, host=host,
                             public_url=public_url)
     verb = "started" if info.started else "already running"
-    out.print(f"Label Studio {verb}: {info.url}  (pid {info.pid})")
+    out.print(f"Label Studio {verb}: {escape(info.url)}  (pid {info.pid})")
     if info.host != server.HOST or info.public_url:
         where = "every interface" if info.host in ("0.0.0.0", "::") else info.host  # noqa: S104
         out.print(f"  listening on {where}, port {info.port}"
@@ -60,9 +61,9 @@ def start_cli(
     warning = server.exposure_warning(info.host, info.port, info.public_url)
     if warning:
         console.print(f"[bold yellow]warning:[/] {escape(warning)}")
-    out.print(f"  login:    {info.email}")
-    out.print(f"  password: kept in {info.credentials_path} (mode 0600)")
-    out.print(f"  log:      {info.log_path}")
+    out.print(f"  login:    {escape(info.email)}")
+    out.print(f"  password: kept in {escape(str(info.credentials_path))} (mode 0600)")
+    out.print(f"  log:      {escape(str(info.log_path))}")
 
 
 @server_app.command("stop")
@@ -72,7 +73,7 @@ def stop_cli(ws: WorkspaceOpt = None) -> None:
     if server.stop(target):
         out.print("Label Studio stopped")
     else:
-        out.print(f"no Label Studio was running for {target.root}")
+        out.print(f"no Label Studio was running for {escape(str(target.root))}")
 
 
 @server_app.command("status")
@@ -80,18 +81,18 @@ def status_cli(ws: WorkspaceOpt = None) -> None:
     """Show whether Label Studio runs, its URL and login (the password stays in its file)."""
     st = server.status(workspace(ws))
     if st.running:
-        out.print(f"running: {st.url}  (pid {st.pid})")
+        out.print(f"running: {escape(str(st.url))}  (pid {st.pid})")
         if st.host and (st.host != server.HOST or st.public_url):
             out.print(f"  listening on {st.host}" + (f" for {escape(st.public_url)}"
                                                      if st.public_url else ""))
     else:
         out.print("not running (start it with `corpus server start`)")
     if st.email:
-        out.print(f"  login:    {st.email}")
-        out.print(f"  password: kept in {st.credentials_path} (mode 0600)")
-    out.print(f"  data:     {st.data_dir}"
+        out.print(f"  login:    {escape(st.email)}")
+        out.print(f"  password: kept in {escape(str(st.credentials_path))} (mode 0600)")
+    out.print(f"  data:     {escape(str(st.data_dir))}"
               + (f" (SQLite, journal mode {st.journal_mode})" if st.journal_mode else ""))
-    out.print(f"  log:      {st.log_path}")
+    out.print(f"  log:      {escape(str(st.log_path))}")
     if not st.running:
         raise typer.Exit(3)
 

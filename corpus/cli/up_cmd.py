@@ -12,7 +12,15 @@ from typing import Annotated
 import typer
 
 from corpus.articles.ingestion import ingest
-from corpus.cli.common import WorkspaceOpt, console, escape, out, settings, workspace
+from corpus.cli.common import (
+    ProjectOpt,
+    WorkspaceOpt,
+    console,
+    escape,
+    out,
+    settings,
+    workspace,
+)
 from corpus.cli.ingest_cmd import print_ingest, run_split
 from corpus.cli.progress import progress_bar
 from corpus.cli.schema_cmd import (
@@ -31,13 +39,13 @@ def up_cli(
     paths: Annotated[
         list[Path], typer.Argument(help="Article files or folders.", readable=False)
     ],
-    project: Annotated[str, typer.Option("--project", "-p", help="Label Studio project.")]
-    = "claims",
+    project: ProjectOpt = "claims",
     targets: TargetsOpt = None,
     targets_file: TargetsFileOpt = None,
     accept_suggested: AcceptSuggestedOpt = False,
     ws_dir: WorkspaceOpt = None,
-    max_len: Annotated[int, typer.Option(help="Sentence length cap in characters.")] = 300,
+    max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
+    = 300,
 ) -> None:
     """Everything on one go, safe to run again: server, ingest, split, push."""
     ws = workspace(ws_dir)
@@ -53,7 +61,8 @@ def up_cli(
                 spin.update(f"[bold]{escape(line[:100])}")
 
             info = server.start(ws, progress=say)
-        out.print(f"Label Studio {'started' if info.started else 'already running'}: {info.url}")
+        out.print(f"Label Studio {'started' if info.started else 'already running'}: "
+                  f"{escape(info.url)}")
 
     with progress_bar("ingest") as update:
         report = ingest(paths, ws, progress=update)
@@ -67,19 +76,19 @@ def up_cli(
         pushed = push(ws, project, targets=chosen,
                       progress=update, allow_insecure=settings(ctx).allow_insecure,
                       accept_suggested=accept_suggested)
-    out.print(pushed.summary())
+    out.print(escape(pushed.summary()))
 
     out.print("\n[bold]Next steps[/]")
     if info is not None:
-        out.print(f"  1. open {info.url} and log in as {info.email}")
+        out.print(f"  1. open {escape(info.url)} and log in as {escape(info.email)}")
         out.print(f"     (password in {escape(str(info.credentials_path))}, mode 0600)")
     else:
         out.print(f"  1. open {escape(os.environ['LABEL_STUDIO_URL'])} and label project "
                   f"{escape(project)!r}")
     out.print(f"  2. label the tasks of project {escape(project)!r}")
     exe, where = _executable(), f"-w {shlex.quote(str(ws.root))}"
-    out.print(f"  3. {exe} pull --project {shlex.quote(project)} {where}")
-    out.print(f"  4. {exe} release {shlex.quote(project)} {where}")
+    out.print(escape(f"  3. {exe} pull --project {shlex.quote(project)} {where}"))
+    out.print(escape(f"  4. {exe} release {shlex.quote(project)} {where}"))
     if report.failed:
         raise typer.Exit(1)
 

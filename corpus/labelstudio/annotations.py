@@ -513,6 +513,9 @@ def pull(
     own (default: one for ``corpus.labelstudio.connection.connection``, which
     ``allow_insecure`` is passed to). ``workers``: Data Manager requests in flight at once.
     """
+    from corpus.errors import check_int
+
+    check_int("workers", workers, minimum=1, maximum=16)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     schema = schema or load_schema()
     t0 = time.perf_counter()

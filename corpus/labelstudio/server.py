@@ -453,6 +453,11 @@ def start(
     """
     host = check_host(host)
     public_url = check_public_url(public_url)
+    from corpus.errors import check_int, check_seconds
+
+    if port is not None:
+        check_int("port", port, minimum=1, maximum=65535)
+    check_seconds("timeout", timeout)
     paths = ServerPaths.of(workspace)
     say = progress or (lambda _line: None)
     workspace.ensure()

@@ -38,15 +38,22 @@ LEDGER_SCHEMA = pa.schema([
     pa.field("ls_task_id", pa.int64(), nullable=False),
 ])
 
-_SAFE_NAME = re.compile(r"^[\w][\w .+\-]{0,99}$")
+# Label Studio 1.23.2 accepts project titles of 3 to 50 characters (PROJECT_TITLE_MIN_LEN,
+# PROJECT_TITLE_MAX_LEN in label_studio/core/settings/base.py; NUL and surrogates refused,
+# outer whitespace trimmed); the name is also a folder under sync/.
+_SAFE_NAME = re.compile(r"[\w][\w .+\-]{2,49}")
 
 
 def check_project_name(project: str) -> str:
-    """``project`` if it can name a folder (and a Label Studio project), else ConfigError."""
-    if not _SAFE_NAME.match(project) or project.strip() != project:
+    """``project`` if Label Studio accepts it as a title and it can name a folder, else a
+    ConfigError naming ``--project`` (checked before any network or server work)."""
+    if not isinstance(project, str) or not _SAFE_NAME.fullmatch(project) or (
+            project.strip() != project):
         raise ConfigError(
-            f"project name {project!r} cannot be used as a folder name",
-            hint="use letters, digits, spaces, '.', '-', '_' or '+' (at most 100 characters)",
+            f"project name {project!r} (--project) cannot be used: Label Studio needs 3 to 50 "
+            "characters, and the name is also a folder under sync/",
+            hint="use 3 to 50 letters, digits, spaces, '.', '-', '_' or '+', starting with a "
+            "letter or digit",
         )
     return project
 

@@ -33,7 +33,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.errors import ConfigError, LabelStudioError
+from corpus.errors import ConfigError, LabelStudioError, check_int, check_seconds
 from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
@@ -465,13 +465,13 @@ def push(
     (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
     it on an existing project updates the project.
     """
-    if overlap is not None and (isinstance(overlap, bool) or not isinstance(overlap, int)
-                                or overlap < 1):
-        raise ConfigError(f"overlap must be a whole number of annotators >= 1, got {overlap!r}",
-                          hint="pass e.g. --overlap 2 (1: one annotator per task)")
-    if import_timeout is not None and import_timeout <= 0:
-        raise ConfigError(f"import timeout must be positive seconds, got {import_timeout}",
-                          hint="pass e.g. --import-timeout 600")
+    if overlap is not None:
+        check_int("overlap", overlap, minimum=1)
+    if limit is not None:
+        check_int("limit", limit, minimum=0)
+    check_int("batch_size", batch_size, minimum=1)
+    if import_timeout is not None:
+        check_seconds("import_timeout", import_timeout)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     schema = schema or load_schema()
     sync = ProjectSync.of(ws, project)

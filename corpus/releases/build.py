@@ -239,9 +239,9 @@ def release(
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     _check_name(name)
     ratios = splits.parse_ratios(split_ratios)
-    if min_annotations < 1:
-        raise ReleaseError(f"--min-annotations must be at least 1, got {min_annotations}",
-                           hint="pass --min-annotations 1 or more")
+    from corpus.errors import check_int
+
+    check_int("min_annotations", min_annotations, minimum=1)
     label_schema = _resolve_schema(schema)
     ws.require(ws.sentences, produced_by="corpus ingest")
     ws.require(ws.annotations, produced_by="corpus pull")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.errors import ReleaseError
+from corpus.errors import ReleaseOptionError
 from corpus.releases.model import SPLITS
 
 
@@ -23,8 +24,9 @@ def parse_ratios(spec: str | Sequence[float]) -> tuple[float, float, float]:
             values = []
     else:
         values = [float(v) for v in spec]
-    if len(values) != 3 or any(v < 0 or v != v for v in values) or sum(values) <= 0:
-        raise ReleaseError(f"split ratios {spec!r} are not three non-negative numbers",
+    if len(values) != 3 or any(v < 0 or not math.isfinite(v) for v in values) or (
+            sum(values) <= 0):
+        raise ReleaseOptionError(f"split ratios {spec!r} are not three non-negative numbers",
                            hint="use e.g. --split 80/10/10 (train/validation/test)")
     total = sum(values)
     return values[0] / total, values[1] / total, values[2] / total

@@ -36,6 +36,8 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from corpus.errors import check_int
+
 __all__ = ["HEADING_MAX_LEN", "Sentence", "iter_segments", "segment"]
 
 HEADING_MAX_LEN = 30
@@ -152,8 +154,7 @@ def iter_segments(text: str, lang: str | None = None, *, max_len: int = 300) -> 
     """Streaming variant of :func:`segment`: yields the same sentences in order."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, not {type(text).__name__}")
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"max_len must be a positive int, got {max_len!r}")
+    check_int("max_len", max_len, minimum=1)  # an OptionError: a ConfigError and a ValueError
     return _generate(text, max_len)
 
 
