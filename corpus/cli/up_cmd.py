@@ -85,8 +85,11 @@ def up_cli(
     else:
         out.print(f"  1. open {escape(os.environ['LABEL_STUDIO_URL'])} and label project "
                   f"{escape(project)!r}")
-    out.print(f"  2. label the tasks of project {escape(project)!r}")
     exe, where = _executable(), f"-w {shlex.quote(str(ws.root))}"
+    out.print(f"  2. label the tasks of project {escape(project)!r}; each goes to "
+              f"{pushed.overlap} annotator{'s' if pushed.overlap > 1 else ''}"
+              + (escape(f" (add them: {exe} annotators add EMAIL... {where})")
+                 if pushed.overlap > 1 else ""))
     out.print(escape(f"  3. {exe} pull --project {shlex.quote(project)} {where}"))
     out.print(escape(f"  4. {exe} release {shlex.quote(project)} {where}"))
     if report.failed:
