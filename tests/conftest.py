@@ -82,3 +82,16 @@ def no_ls_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in _LS_ENV:
         monkeypatch.delenv(key, raising=False)
 
+
+
+@pytest.fixture
+def seed_ws(tmp_path: Path) -> Workspace:
+    """A workspace with the seed article (``seeds/``) ingested and split."""
+    from corpus.articles.ingestion import ingest
+    from corpus.sentences import split
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    ingest([Path(__file__).resolve().parents[1] / "seeds"], ws)
+    split(workspace=ws)
+    assert ws.sentences.exists()
+    return ws

@@ -36,19 +36,6 @@ def _project(name: str) -> str:
     return f"{name}-{os.getpid()}-{next(_counter)}"
 
 
-@pytest.fixture
-def seed_ws(tmp_path: Path) -> Workspace:
-    """A workspace with the seed article ingested and split."""
-    from corpus.articles.ingestion import ingest
-    from corpus.sentences import split
-
-    ws = Workspace(tmp_path / "ws").ensure()
-    ingest([SEED], ws)
-    split(workspace=ws)
-    assert ws.sentences.exists()
-    return ws
-
-
 def _tasks(client: Any, project_id: int) -> list[dict[str, Any]]:
     return client.list_tasks(project_id, fields="task_only", page_size=1000)
 

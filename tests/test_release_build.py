@@ -456,3 +456,46 @@ def test_release_keeps_projects_apart(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "Label Studio project: news-b" in res.output, res.output
     res = CliRunner().invoke(app, ["release", "mixed", "-w", str(ws.root)])
     assert res.exit_code == 1 and "--project" in res.output, res.output
+
+
+def test_annotators_are_pseudonymous_and_stable_across_versions(tmp_path: Path) -> None:
+    from factories import make_workspace
+
+    from corpus.releases.pseudonyms import pseudonyms_path
+    from corpus.storage.atomic import write_table
+
+    ws = make_workspace(tmp_path, n_sentences=120, seed=5)
+    emails = sorted(set(pq.read_table(ws.annotations)["annotator"].to_pylist()))
+    v1 = release(ws, "pseudo")
+    released = pq.read_table(v1.path / "annotations.parquet")["annotator"].to_pylist()
+    assert not set(released) & set(emails)
+    assert all(a.startswith("annotator-") for a in released)
+    mapping = json.loads(pseudonyms_path(ws).read_text(encoding="utf-8"))["annotators"]
+    assert sorted(mapping) == emails and (pseudonyms_path(ws).stat().st_mode & 0o777) == 0o600
+    manifest_text = (v1.path / "manifest.json").read_text(encoding="utf-8")
+    card_text = (v1.path / "README.md").read_text(encoding="utf-8")
+    for email in emails:
+        assert email not in manifest_text and email not in card_text
+    assert "stable pseudonyms" in card_text
+
+    # a new annotator in the next version gets a new pseudonym; the others keep theirs
+    table = pq.read_table(ws.annotations)
+    extra = table.slice(0, 5)
+    extra = extra.set_column(extra.schema.get_field_index("annotator"), "annotator",
+                             pa.array(["aaa-new@x.org"] * 5))
+    extra = extra.set_column(extra.schema.get_field_index("annotation_id"), "annotation_id",
+                             pa.array(range(10**6, 10**6 + 5), pa.int64()))
+    write_table(ws.annotations, pa.concat_tables([table, extra]))
+    v2 = release(ws, "pseudo", min_annotations=1)
+    after = json.loads(pseudonyms_path(ws).read_text(encoding="utf-8"))["annotators"]
+    assert {k: after[k] for k in mapping} == mapping
+    assert after["aaa-new@x.org"] == f"annotator-{len(mapping) + 1:03d}"
+    rows = pq.read_table(v2.path / "annotations.parquet").to_pylist()
+    by_id = {r["annotation_id"]: r["annotator"] for r in rows}
+    old = pq.read_table(v1.path / "annotations.parquet").to_pylist()
+    assert all(by_id[r["annotation_id"]] == r["annotator"] for r in old)
+    # another release name shares the mapping; --annotator-names opts in to real names
+    named = release(ws, "named", annotator_names=True)
+    assert set(pq.read_table(named.path / "annotations.parquet")["annotator"].to_pylist()) \
+        <= {*emails, "aaa-new@x.org"}
+    assert read_manifest(named.path)["params"]["annotator_names"] is True

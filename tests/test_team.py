@@ -32,7 +32,6 @@ from corpus.labelstudio.users import (
 from corpus.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
-SEED = REPO / "seeds"
 TARGETS = ["英伟达", "特朗普"]
 _counter = itertools.count()
 
@@ -41,17 +40,6 @@ pytestmark = pytest.mark.labelstudio
 
 def _name(prefix: str) -> str:
     return f"{prefix}-{os.getpid()}-{next(_counter)}"
-
-
-@pytest.fixture
-def seed_ws(tmp_path: Path) -> Workspace:
-    from corpus.articles.ingestion import ingest
-    from corpus.sentences import split
-
-    ws = Workspace(tmp_path / "ws").ensure()
-    ingest([SEED], ws)
-    split(workspace=ws)
-    return ws
 
 
 def _next(client: LabelStudioClient, project_id: int) -> dict[str, Any] | None:

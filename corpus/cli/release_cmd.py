@@ -46,13 +46,17 @@ def release_cli(
         "--project", "-p", help="Label Studio project(s) to release (default: the one titled "
         "NAME, else the only one pulled); repeat to combine projects on purpose.",
         show_default=False)] = None,
+    annotator_names: Annotated[bool, typer.Option(
+        "--annotator-names", help="Name annotators by their Label Studio e-mail instead of "
+        "stable pseudonyms (annotator-001, ...; the mapping stays in workspace/pseudonyms.json)."
+    )] = False,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
     from corpus.releases.build import release
 
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
                    split_ratios=split, schema=schema, message=message, resplit=resplit,
-                   projects=project or None)
+                   projects=project or None, annotator_names=annotator_names)
     rows = info.rows
     out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
               f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "

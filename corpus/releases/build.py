@@ -53,6 +53,7 @@ from corpus.releases.model import (
     version_name,
     votes_column,
 )
+from corpus.releases.pseudonyms import pseudonymise
 from corpus.releases.verify import check_complete, latest_complete
 from corpus.storage.atomic import current_umask, fsync_dir
 from corpus.storage.tables import table_error
@@ -222,13 +223,15 @@ def release(
     message: str | None = None,
     resplit: bool = False,
     projects: Sequence[str] | None = None,
+    annotator_names: bool = False,
 ) -> ReleaseInfo:
     """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
 
     A release holds one Label Studio project's annotations: the project titled NAME
     (as pushed from this workspace), else the only project in the annotations table.
     ``projects`` (titles) picks them, several to combine on purpose; annotations of
-    several projects are never merged silently (ReleaseError).
+    several projects are never merged silently (ReleaseError). Annotators appear under
+    stable pseudonyms (``corpus.releases.pseudonyms``) unless ``annotator_names``.
 
     Raises NothingToRelease when the data would be identical to the latest
     version, WorkspaceError when another release of NAME is running or the
@@ -261,7 +264,7 @@ def release(
             parent = version_name(latest) if latest is not None else None
             _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
-                          ratios, message, resplit, projects)
+                          ratios, message, resplit, projects, annotator_names)
             final = release_dir / info.version
             if final.exists():
                 raise ReleaseError(f"{final} already exists",
@@ -379,7 +382,8 @@ def select_projects(ws: Workspace, name: str, projects: Sequence[str] | None,
 def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
            message: str | None, resplit: bool = False,
-           projects: Sequence[str] | None = None) -> ReleaseInfo:
+           projects: Sequence[str] | None = None,
+           annotator_names: bool = False) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
     # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
@@ -405,10 +409,13 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                       if p is not None) if "ls_project_id" in annotations.column_names else []
     chosen = select_projects(ws, name, projects, in_table)
     wanted = {int(p["id"]) for p in chosen}
+    as_read = annotations                         # the file's rows, unchanged: copied as is
     if set(in_table) - wanted:
         annotations = annotations.filter(pc.fill_null(pc.is_in(
             annotations["ls_project_id"], value_set=pa.array(sorted(wanted), pa.int64())),
             False))
+    if not annotator_names:
+        annotations = pseudonymise(ws, annotations)
     clock.lap("read annotations")
     agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
     clock.lap("aggregate")
@@ -441,11 +448,11 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         rows["total"] = table.num_rows
         articles["total"] = len(pc.unique(table["article_id"]))
         ann_out = _released_annotations(annotations, agg)
-        if ann_out is annotations:                # every row released: copy, don't re-encode
+        if ann_out is annotations is as_read:     # every row released: copy, don't re-encode
             writes[ANNOTATIONS_FILE] = pool.submit(_copy, ann_map, tmp / ANNOTATIONS_FILE)
         else:
             writes[ANNOTATIONS_FILE] = pool.submit(_write, ann_out, tmp / ANNOTATIONS_FILE)
-        del annotations
+        del annotations, as_read
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
         manifest["projects"] = chosen
@@ -486,6 +493,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         "params": {"min_annotations": min_annotations,
                    "split_ratios": [round(r, 6) for r in ratios],
                    "resplit": resplit,
+                   "annotator_names": annotator_names,
                    "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
         "rows": rows,
         "articles": articles,

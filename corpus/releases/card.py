@@ -211,6 +211,13 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "- stance: plurality vote per target;\n"
                  "- spans: kept when more than half of the annotators marked the same "
                  "start, end and label.\n")
+    if manifest["params"].get("annotator_names"):
+        parts.append("\nAnnotators are named by their Label Studio e-mail "
+                     "(released with `--annotator-names`).\n")
+    else:
+        parts.append("\nAnnotators are named by stable pseudonyms (`annotator-001`, ...): the "
+                     "same person keeps the same pseudonym in every version; the mapping to "
+                     "real accounts stays with the corpus maintainers.\n")
 
     parts.append("\n## Label distribution\n\n`(none)` counts null labels (a tie, or nobody "
                  "answered the field); stance rows are `target=label`, `(tie)` a tied target.\n\n")
