@@ -196,16 +196,17 @@ def find_articles(path: Path) -> Iterator[Path | PathInputError]:
     yield from sorted(files)
 
 
-def open_regular(path: Path) -> BinaryIO:
+def open_regular(path: Path, *, listed: bool = True) -> BinaryIO:
     """Open ``path`` for binary reading if it is a regular file; never blocks.
 
     Raises ``InputError`` naming the file for anything else (FIFO, device, folder, a file
-    that vanished or cannot be read).
+    that vanished or cannot be read). ``listed``: the path came from a folder walk, so a
+    missing file vanished meanwhile (else it is simply not there).
     """
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise (_stat_error(path, FileNotFoundError()) if path.is_symlink()
+        raise (_stat_error(path, FileNotFoundError()) if path.is_symlink() or not listed
                else _gone(path)) from None
     except OSError as exc:
         raise _stat_error(path, exc) from None
@@ -233,9 +234,9 @@ def open_regular(path: Path) -> BinaryIO:
         raise
 
 
-def read_regular(path: Path) -> bytes:
+def read_regular(path: Path, *, listed: bool = True) -> bytes:
     """All bytes of a regular file (``open_regular``'s rules); ``InputError`` otherwise."""
-    with open_regular(path) as fh:
+    with open_regular(path, listed=listed) as fh:
         try:
             return fh.read()
         except OSError as exc:

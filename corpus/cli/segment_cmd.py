@@ -28,7 +28,7 @@ def segment_cli(
         data, name = sys.stdin.buffer.read(), "<stdin>"
     else:
         path = Path(file)  # only a regular file is opened: a FIFO is refused, not waited on
-        data, name = read_regular(path), source_name(path)
+        data, name = read_regular(path, listed=False), source_name(path)
     text, _ = decode_bytes(data, name)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     write = sys.stdout.write
