@@ -21,7 +21,7 @@ from corpus.errors import ConfigError, LabelStudioError
 from corpus.labelschema import load_schema
 from corpus.labelstudio.annotations import pull, read_annotations
 from corpus.labelstudio.client import LabelStudioClient
-from corpus.labelstudio.tasks import push
+from corpus.labelstudio.tasks import push, read_ledger
 from corpus.labelstudio.team import annotator_stats
 from corpus.labelstudio.users import (
     add_annotators,
@@ -317,3 +317,83 @@ def test_server_for_a_team_listens_where_asked(tmp_path: Path, no_ls_env: None) 
     for bad in (["--host", "localhost"], ["--host", "127.0.0.2", "--public-url", "ftp://x"]):
         res = runner.invoke(app, ["server", "start", *bad, "-w", str(ws.root)])
         assert res.exit_code == 2 and "error" in res.output, res.output
+
+
+def test_status_while_labelling(ls_server: Any, seed_ws: Workspace, no_ls_env: None,
+                                monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Two annotators label through the queue, one marks a sentence junk: `corpus status`
+    shows the progress, the alpha so far, both annotators and the segmenter feedback."""
+    admin = ls_server.client()
+    name = _name("status")
+    report = push(seed_ws, name, targets=TARGETS, client=admin, limit=4, overlap=2)
+    clients = [ls_server.client(ls_server.add_user(f"st{k}-{name}@example.org")[1])
+               for k in range(2)]
+    marked = None
+    for i, c in enumerate(clients):
+        while (task := _next(c, report.project_id)) is not None:
+            result = _claim("claim")
+            if i == 1 and marked is None:
+                marked = int(task["id"])
+                result.append({"from_name": "seg_quality", "to_name": "text",
+                               "type": "choices", "value": {"choices": ["junk"]}})
+            c.create_annotation(int(task["id"]), result)
+    pull(seed_ws, name, client=admin)
+    monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
+    png = tmp_path / "status.png"
+    res = CliRunner().invoke(app, ["status", "-p", name, "--json", "--png", str(png),
+                                   "-w", str(seed_ws.root)])
+    assert res.exit_code == 0, res.output
+    st = json.loads(res.output)
+    assert st["tasks"] == 4 and st["overlap"] == 2 and st["progress"] == {"2": 4}
+    assert {a["stats"]["annotator"] for a in st["annotators"]} == {
+        f"st{k}-{name}@example.org" for k in range(2)}
+    assert all(a["stats"]["done"] == 4 for a in st["annotators"])
+    claim = next(f for f in st["fields"] if f["field"] == "claim")
+    assert claim["units"] == 4
+    [fb] = st["segment_feedback"]
+    sid = next(s for s, t in read_ledger(seed_ws, name).items() if t == marked)
+    assert fb["sentence_id"] == sid and fb["label"] == "junk" and fb["text"]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = CliRunner().invoke(app, ["status", "-p", name, "-w", str(seed_ws.root)])
+    assert res.exit_code == 0 and "4 tasks, each for 2 annotators; 4 complete" in res.output
+    res = CliRunner().invoke(app, ["status", "-p", "never-pushed", "-w", str(seed_ws.root)])
+    assert res.exit_code != 0 and "never pushed" in res.output
+
+
+def test_status_flags_an_annotator_far_below_the_rest(tmp_path: Path) -> None:
+    """Library level, no server: four annotators on 30 sentences, one mostly against the
+    others' majority; alpha comes with a bootstrap interval around it."""
+    import random
+
+    import pyarrow as pa
+    from factories import annotation_rows_table, sentence_rows
+
+    from corpus.labelstudio.team import project_status
+    from corpus.storage.atomic import write_json, write_table
+
+    ws = Workspace(tmp_path / "ws").ensure()
+    sents = sentence_rows("art", 30)
+    write_table(ws.sentences, pa.Table.from_pylist(sents))
+    rng = random.Random(4)
+    rows = []
+    for s in sents:
+        truth = rng.choice(["claim", "no_claim"])
+        wrong = "no_claim" if truth == "claim" else "claim"
+        for who in ("a", "b", "c"):
+            rows.append({"sentence_id": s["sentence_id"], "annotator": f"{who}@x.org",
+                         "claim": truth if rng.random() < 0.95 else wrong})
+        rows.append({"sentence_id": s["sentence_id"], "annotator": "d@x.org",
+                     "claim": wrong if rng.random() < 0.7 else truth})
+    rows = [{**r, "annotation_id": i + 1, "ls_project_id": 7} for i, r in enumerate(rows)]
+    write_table(ws.annotations, annotation_rows_table(rows))
+    (ws.sync_dir / "flagged").mkdir(parents=True)
+    write_json(ws.sync_dir / "flagged" / "project.json",
+               {"project": "flagged", "project_id": 7, "targets": [], "overlap": 4})
+    st = project_status(ws, "flagged", load_schema())
+    flagged = {a.stats.annotator for a in st.annotators if a.flagged}
+    assert flagged == {"d@x.org"}
+    assert st.progress == {4: 30}
+    claim = next(f for f in st.fields if f.field == "claim")
+    assert claim.alpha is not None and claim.low is not None and claim.high is not None
+    assert claim.low <= claim.alpha <= claim.high

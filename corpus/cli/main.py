@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "corpus.cli.push_cmd",
     "corpus.cli.pull_cmd",
     "corpus.cli.annotators_cmd",
+    "corpus.cli.status_cmd",
     "corpus.cli.release_cmd",
     "corpus.cli.up_cmd",
 ]

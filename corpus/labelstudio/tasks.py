@@ -365,8 +365,10 @@ def _find_or_create_project(
 
 
 def _record_state(sync: ProjectSync, state: dict[str, Any] | None, project_id: int,
-                  url: str, schema: LabelSchema, targets: list[Target], config: str) -> None:
+                  url: str, schema: LabelSchema, targets: list[Target], config: str,
+                  overlap: int | None = None) -> None:
     sync.write_state({
+        "overlap": overlap,
         "project": sync.project, "project_id": project_id, "url": url,
         "schema_name": schema.name, "schema_version": schema.version,
         "schema_sha256": schema.sha256, "targets": [t.target for t in targets],
@@ -502,8 +504,10 @@ def push(
                                 targets_suggested=suggested, candidates=len(tasks),
                                 overlap=n_overlap, overlap_changed=overlap_changed,
                                 annotators=_count_annotators(client))
-            if state is None or int(state.get("project_id", -1)) != project_id or updated:
-                _record_state(sync, state, project_id, client.url, schema, chosen, config)
+            if state is None or int(state.get("project_id", -1)) != project_id or updated \
+                    or state.get("overlap") != n_overlap:
+                _record_state(sync, state, project_id, client.url, schema, chosen, config,
+                              n_overlap)
 
             ledger = sync.read_ledger() if state is not None and not created else {}
             _recover(client, sync, project_id, ledger, report, created=created,
