@@ -52,7 +52,7 @@ def test_release_second_version_and_versions_and_diff(ws_root: Path) -> None:
 
 def test_bad_split_option(ws_root: Path) -> None:
     code, output = invoke("release", "other", "-w", str(ws_root), "--split", "80-20")
-    assert code == 1 and "80/10/10" in output
+    assert code == 2 and "80/10/10" in output  # bad usage
 
 
 def test_verify_ok_and_tampered(ws_root: Path) -> None:
