@@ -499,3 +499,32 @@ def test_annotators_are_pseudonymous_and_stable_across_versions(tmp_path: Path) 
     assert set(pq.read_table(named.path / "annotations.parquet")["annotator"].to_pylist()) \
         <= {*emails, "aaa-new@x.org"}
     assert read_manifest(named.path)["params"]["annotator_names"] is True
+
+
+def test_license_is_kept_per_release_name_and_the_card_can_be_cited(tmp_path: Path) -> None:
+    import yaml
+    from factories import make_workspace
+
+    from corpus.storage.atomic import write_table
+
+    ws = make_workspace(tmp_path, n_sentences=120, seed=6)
+    bare = release(ws, "nolicence")
+    assert any("no licence" in w for w in bare.warnings)
+    card_text = (bare.path / "README.md").read_text(encoding="utf-8")
+    assert "Licence: unspecified" in card_text
+    assert yaml.safe_load(card_text.split("---")[1])["license"] == "unknown"
+    with pytest.raises(ReleaseError, match="not an SPDX licence id"):
+        release(ws, "bad", license="CC BY 4.0; rm -rf")
+
+    v1 = release(ws, "cited", license="CC-BY-4.0")
+    assert v1.license == "CC-BY-4.0" and not any("licence" in w for w in v1.warnings)
+    card_text = (v1.path / "README.md").read_text(encoding="utf-8")
+    assert yaml.safe_load(card_text.split("---")[1])["license"] == "cc-by-4.0"
+    assert "Licence: CC-BY-4.0" in card_text
+    assert "@misc{cited_v0001," in card_text and v1.manifest_sha256 in card_text
+    # the next version keeps the licence without being told again
+    table = pq.read_table(ws.annotations)
+    write_table(ws.annotations, table.slice(0, table.num_rows - 30))
+    v2 = release(ws, "cited")
+    assert read_manifest(v2.path)["license"] == "CC-BY-4.0" and v2.license == "CC-BY-4.0"
+    verify(v2.path.parent)

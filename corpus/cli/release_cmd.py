@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from corpus.cli.common import WorkspaceOpt, escape, out, workspace
+from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.errors import ReleaseError
 from corpus.releases.model import CHART_FILE, SPLITS
 
@@ -50,18 +50,24 @@ def release_cli(
         "--annotator-names", help="Name annotators by their Label Studio e-mail instead of "
         "stable pseudonyms (annotator-001, ...; the mapping stays in workspace/pseudonyms.json)."
     )] = False,
+    license_id: Annotated[str | None, typer.Option(
+        "--license", help="SPDX licence id of the data (e.g. CC-BY-4.0); later versions of "
+        "NAME keep it.", show_default=False)] = None,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
     from corpus.releases.build import release
 
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
                    split_ratios=split, schema=schema, message=message, resplit=resplit,
-                   projects=project or None, annotator_names=annotator_names)
+                   projects=project or None, annotator_names=annotator_names,
+                   license=license_id)
     rows = info.rows
     out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
               f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "
               f"-> {escape(str(info.path))}")
     out.print(f"manifest sha256 {info.manifest_sha256}")
+    for w in info.warnings:
+        console.print(f"[yellow]warning:[/] {escape(w)}")
     shown = [str(p.get("title") or f"id {p.get('id')}") for p in info.projects]
     if shown:
         out.print(f"Label Studio project{'s' if len(shown) > 1 else ''}: "

@@ -81,6 +81,9 @@ class ReleaseInfo:
     """False when matplotlib (the ``chart`` extra) is missing and no PNG was drawn."""
     projects: list[dict[str, Any]] = field(default_factory=list)
     """The Label Studio projects released: title (None if not pushed from here), id, targets."""
+    license: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What the lead should know: no licence, an empty split."""
 
 
 class _Clock:
@@ -224,6 +227,7 @@ def release(
     resplit: bool = False,
     projects: Sequence[str] | None = None,
     annotator_names: bool = False,
+    license: str | None = None,
 ) -> ReleaseInfo:
     """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
 
@@ -232,6 +236,8 @@ def release(
     ``projects`` (titles) picks them, several to combine on purpose; annotations of
     several projects are never merged silently (ReleaseError). Annotators appear under
     stable pseudonyms (``corpus.releases.pseudonyms``) unless ``annotator_names``.
+    ``license`` (an SPDX id, e.g. ``CC-BY-4.0``) is kept for later versions of NAME;
+    without any, the card says the licence is unspecified (and ``warnings`` say so).
 
     Raises NothingToRelease when the data would be identical to the latest
     version, WorkspaceError when another release of NAME is running or the
@@ -241,6 +247,8 @@ def release(
     """
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     _check_name(name)
+    if license is not None:
+        license = check_license(license)
     ratios = splits.parse_ratios(split_ratios)
     from corpus.errors import check_int
 
@@ -264,7 +272,7 @@ def release(
             parent = version_name(latest) if latest is not None else None
             _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
-                          ratios, message, resplit, projects, annotator_names)
+                          ratios, message, resplit, projects, annotator_names, license)
             final = release_dir / info.version
             if final.exists():
                 raise ReleaseError(f"{final} already exists",
@@ -275,6 +283,19 @@ def release(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return ReleaseInfo(**{**info.__dict__, "path": final})
+
+
+_SPDX = re.compile(r"^(LicenseRef-[A-Za-z0-9.\-]+|[A-Za-z0-9][A-Za-z0-9.\-+]*[A-Za-z0-9+])$")
+
+
+def check_license(value: str) -> str:
+    """``value`` if it has the shape of an SPDX licence id (``CC-BY-4.0``), else ReleaseError."""
+    v = value.strip()
+    if not _SPDX.match(v) or len(v) > 64:
+        raise ReleaseError(f"--license {value!r} is not an SPDX licence id",
+                           hint="pass an id from https://spdx.org/licenses/, e.g. CC-BY-4.0, "
+                           "CC-BY-NC-4.0, MIT, or LicenseRef-<yours>")
+    return v
 
 
 def _check_free(final: Path) -> None:
@@ -383,7 +404,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            schema: SchemaLike, min_annotations: int, ratios: Sequence[float],
            message: str | None, resplit: bool = False,
            projects: Sequence[str] | None = None,
-           annotator_names: bool = False) -> ReleaseInfo:
+           annotator_names: bool = False,
+           license: str | None = None) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
     # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
@@ -426,6 +448,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     table = _assemble(sentences, order, agg, ratios)
     del sentences
     parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
+    if license is None and parent_manifest is not None:
+        license = parent_manifest.get("license")         # remembered per release name
     if parent_manifest is not None and not resplit:
         _check_splits_kept(table, tmp.parent / str(parent), parent_manifest, ratios)
     clock.lap("assemble")
@@ -488,6 +512,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                                    if parent is not None else None),
         "created_at": created_at,
         "message": message,
+        "license": license,
         "corpus_version": _corpus_version(),
         **manifest,
         "params": {"min_annotations": min_annotations,
@@ -515,8 +540,12 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         fsync_dir(d)
     _pause()
     clock.lap("manifest + card")
-    return ReleaseInfo(projects=chosen, name=name, version=version, number=number, path=tmp,
-                       parent=parent,
+    warnings = [] if license else [
+        f"no licence for release {name}: the card says it is unspecified (pass --license, "
+        "e.g. --license CC-BY-4.0; later versions keep it)"]
+    warnings += [f"the {s} split of {name} {version} is empty" for s in SPLITS if not rows[s]]
+    return ReleaseInfo(projects=chosen, warnings=warnings, license=license, name=name,
+                       version=version, number=number, path=tmp, parent=parent,
                        rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
                        created_at=created_at, timings=clock.phases, chart=drawn)
 

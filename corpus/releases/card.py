@@ -103,6 +103,8 @@ def _header(manifest: Mapping[str, Any], release_schema: pa.Schema,
     present = [s for s in SPLITS if rows[s] > 0]
     header = {
         "pretty_name": f"{manifest['name']} {manifest['version']}",
+        "license": (str(manifest["license"]).lower() if manifest.get("license")
+                    else "unknown"),
         "language": sorted(manifest.get("languages") or []) or ["zh"],
         "task_categories": ["text-classification", "token-classification"],
         "tags": ["claim-detection", "stance-detection", "fact-checking", "label-studio"],
@@ -144,10 +146,16 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"the vote counts (soft labels) and the agreement.\n\n")
     if manifest.get("message"):
         parts.append(f"> {manifest['message']}\n\n")
-    parts.append(f"Parent version: {manifest.get('parent') or 'none (first version)'}. "
+    parts.append(f"Licence: {manifest.get('license') or 'unspecified (ask the maintainers)'}. "
+                 f"Parent version: {manifest.get('parent') or 'none (first version)'}. "
                  f"Label Studio project(s): "
                  f"{', '.join(str(p) for p in manifest.get('labelstudio_projects', [])) or 'n/a'}."
                  "\n\n")
+    empty = [s for s in SPLITS if not manifest["rows"].get(s)]
+    if empty:
+        are = "splits are" if len(empty) > 1 else "split is"
+        parts.append(f"> **Warning:** the {', '.join(empty)} {are} empty in this version: "
+                     "too few articles for the split ratios.\n\n")
     described = [p for p in manifest.get("projects") or [] if isinstance(p, dict)]
     if described:
         parts.append("| Label Studio project | id | stance targets asked |\n| --- | --- | --- |\n")
@@ -271,7 +279,17 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "`corpus verify " + name + " " + version + "` re-checks all of them. "
                  f"Content sha256 (the three data files): `{manifest['content_sha256']}`; a "
                  "release whose data would be identical to the latest version is refused.\n")
+    key = re.sub(r"[^A-Za-z0-9]+", "_", f"{name}_{version}")
+    date = manifest["created_at"][:10]
     parts.append("\n## Citation\n\n"
-                 f"{name}, version {version} ({manifest['created_at'][:10]}), "
-                 f"manifest sha256 {manifest_sha256}.\n")
+                 f"{name}, version {version} ({date}), manifest sha256 {manifest_sha256}.\n\n"
+                 "```bibtex\n"
+                 f"@misc{{{key},\n"
+                 f"  title   = {{{{{name}}}: human-labelled claims and stance, {version}}}}},\n"
+                 f"  year    = {{{date[:4]}}},\n"
+                 f"  month   = {{{int(date[5:7])}}},\n"
+                 f"  version = {{{version}}},\n"
+                 f"  note    = {{Built with claim-corpus {manifest.get('corpus_version', '')}; "
+                 f"manifest sha256 {manifest_sha256}}},\n"
+                 "}\n```\n")
     return "".join(parts)
