@@ -174,6 +174,10 @@ def test_targets_grow_on_an_annotated_project_and_answered_ones_stay(
     # no --targets: the project's own targets (with aliases) are kept
     r4 = push(seed_ws, name, client=client)
     assert not r4.config_updated and r4.targets == r3.targets
+    # plain names the project has keep their stored aliases
+    r4b = push(seed_ws, name, targets=["英伟达", "特朗普", "美国"], client=client)
+    assert not r4b.config_updated
+    assert "Nvidia / 老黄" in client.get_project(r.project_id)["label_config"]
 
     # removing a target that has answers is refused with what to do
     with pytest.raises(LabelStudioError, match="already have answers") as exc:

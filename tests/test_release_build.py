@@ -446,6 +446,12 @@ def test_release_keeps_projects_apart(tmp_path: Path) -> None:
 
     both = release(ws, "combined", projects=["news-a", "news-b"])   # on purpose
     assert read_manifest(both.path)["labelstudio_projects"] == [1, 2]
+    # the next version keeps its parent's projects without being told again
+    from corpus.storage.atomic import write_table
+
+    write_table(ws.annotations, table.slice(0, table.num_rows - 40))
+    again = release(ws, "combined")
+    assert read_manifest(again.path)["labelstudio_projects"] == [1, 2]
     card_text = (both.path / "README.md").read_text(encoding="utf-8")
     assert "| news-b | 2 | 关税, 新能源 |" in card_text
 
@@ -522,6 +528,9 @@ def test_license_is_kept_per_release_name_and_the_card_can_be_cited(tmp_path: Pa
     assert yaml.safe_load(card_text.split("---")[1])["license"] == "cc-by-4.0"
     assert "Licence: CC-BY-4.0" in card_text
     assert "@misc{cited_v0001," in card_text and v1.manifest_sha256 in card_text
+    bibtex = card_text.split("```bibtex", 1)[1].split("```", 1)[0]
+    assert bibtex.count("{") == bibtex.count("}") and bibtex.strip().endswith("}")
+    assert bibtex.index("note") < bibtex.rindex("}")
     # the next version keeps the licence without being told again
     table = pq.read_table(ws.annotations)
     write_table(ws.annotations, table.slice(0, table.num_rows - 30))

@@ -301,6 +301,8 @@ def test_server_for_a_team_listens_where_asked(tmp_path: Path, no_ls_env: None) 
         assert "listening on 127.0.0.2" in res.output
         with pytest.raises(CE, match=r"already runs on 127\.0\.0\.2"):
             server.start(ws, host="127.0.0.1")
+        again = server.start(ws)  # no address asked: the running server as it is
+        assert not again.started and again.host == "127.0.0.2"
     finally:
         server.stop(ws)
 
@@ -314,7 +316,8 @@ def test_server_for_a_team_listens_where_asked(tmp_path: Path, no_ls_env: None) 
                            origin="https://label.example.test")
     finally:
         server.stop(ws)
-    for bad in (["--host", "localhost"], ["--host", "127.0.0.2", "--public-url", "ftp://x"]):
+    for bad in (["--host", "localhost"], ["--host", "::1"],
+                ["--host", "127.0.0.2", "--public-url", "ftp://x"]):
         res = runner.invoke(app, ["server", "start", *bad, "-w", str(ws.root)])
         assert res.exit_code == 2 and "error" in res.output, res.output
 

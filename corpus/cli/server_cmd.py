@@ -33,16 +33,18 @@ def start_cli(
                                              help="Port (default: a free one).")] = None,
     timeout: Annotated[float, typer.Option(callback=finite_seconds,
                                            help="Seconds to wait for the server.")] = 180.0,
-    host: Annotated[str, typer.Option(
-        help="Address to listen on: 127.0.0.1 serves this machine only; the machine's LAN "
-        "address or 0.0.0.0 lets a team in (plain HTTP: put TLS in front).")] = server.HOST,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on: 127.0.0.1 (the default) serves this machine only; the "
+        "machine's LAN address or 0.0.0.0 lets a team in (plain HTTP: put TLS in front).",
+        show_default=False)] = None,
     public_url: Annotated[str | None, typer.Option(
         help="The https:// address annotators open when a TLS proxy sits in front.",
         show_default=False)] = None,
 ) -> None:
     """Start Label Studio for the workspace (installing it on first use) and wait until ready."""
     target = workspace(ws)
-    host = server.check_host(host)
+    if host is not None:
+        host = server.check_host(host)
     server.check_public_url(public_url)
     announce_first_start()
     with console.status("[bold]starting Label Studio…", spinner="dots") as spin:

@@ -61,6 +61,9 @@ def check_host(host: str) -> str:
         raise ConfigError(f"--host {host!r} is not an IP address",
                           hint="pass the address to listen on, e.g. --host 192.168.1.20 "
                           "or --host 0.0.0.0 for every interface") from None
+    if addr.version != 4:
+        raise ConfigError(f"--host {host!r}: Label Studio's server listens on IPv4 only",
+                          hint="pass an IPv4 address, e.g. --host 0.0.0.0")
     return str(addr)
 
 
@@ -438,7 +441,7 @@ def start(
     port: int | None = None,
     timeout: float = 120.0,
     *,
-    host: str = HOST,
+    host: str | None = None,
     public_url: str | None = None,
     venv_dir: Path | None = None,
     progress: Progress | None = None,
@@ -446,13 +449,16 @@ def start(
     """Start the workspace's Label Studio (or return the running one) and wait until it serves.
 
     It listens on ``host`` (default 127.0.0.1: this machine only; any other address
-    lets others reach it over plain HTTP). ``public_url`` is the address annotators
-    open when a TLS proxy sits in front of it. Raises LabelStudioError quoting the
-    last log lines if the server dies or does not answer ``/health`` and accept the
+    lets others reach it over plain HTTP); a running server is returned as it is unless
+    ``host`` or ``public_url`` are given and differ from its own. ``public_url`` is the
+    address annotators open when a TLS proxy sits in front of it. Raises LabelStudioError
+    quoting the last log lines if the server dies or does not answer ``/health`` and accept the
     token within ``timeout`` seconds.
     """
-    host = check_host(host)
-    public_url = check_public_url(public_url)
+    asked_host = check_host(host) if host is not None else None
+    host = asked_host or HOST
+    asked_url = check_public_url(public_url)
+    public_url = asked_url
     from corpus.errors import check_int, check_seconds
 
     if port is not None:
@@ -470,14 +476,15 @@ def start(
             proc, state = found
             url = str(state["url"])
             running_on = str(state.get("host") or HOST)
-            if running_on != host or state.get("public_url") != public_url:
+            if (asked_host is not None and running_on != asked_host) or (
+                    asked_url is not None and state.get("public_url") != asked_url):
                 raise ConfigError(
                     f"Label Studio (pid {proc.pid}) already runs on {running_on}"
                     + (f" for {state.get('public_url')}" if state.get("public_url") else ""),
                     hint="run `corpus server stop` first to start it on another address")
             if _health(url):
                 return _info(paths, creds, proc.pid, int(state["port"]), started=False,
-                             host=host, public_url=public_url)
+                             host=running_on, public_url=state.get("public_url"))
             raise LabelStudioError(
                 f"Label Studio (pid {proc.pid}) is running but {url}/health does not answer",
                 hint="run `corpus server stop`, then `corpus server start`",

@@ -52,8 +52,12 @@ class Target:
 
 
 def as_targets(items: Sequence[str | Target | Mapping[str, Any]],
-               where: str = "--targets") -> list[Target]:
-    """``items`` (names, Targets or targets-file entries) as checked Targets."""
+               where: str = "--targets", *, fold_case: bool = True) -> list[Target]:
+    """``items`` (names, Targets or targets-file entries) as checked Targets.
+
+    ``fold_case``: two targets whose names differ only in case are refused (projects
+    created before this check may have such pairs: their stored targets are read as is).
+    """
     out: list[Target] = []
     seen: dict[str, str] = {}
     for i, item in enumerate(items, start=1):
@@ -71,7 +75,7 @@ def as_targets(items: Sequence[str | Target | Mapping[str, Any]],
                               hint="remove it or give it a name")
         own: set[str] = set()
         for name in (t.target, *t.aliases):
-            key = name.casefold()
+            key = name.casefold() if fold_case else name
             if name in own or seen.get(key, t.target) != t.target:
                 raise ConfigError(f"{where}: {name!r} appears twice (also under "
                                   f"{seen.get(key, t.target)!r})",

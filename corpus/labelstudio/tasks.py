@@ -242,7 +242,8 @@ class TargetsNotChosen(ConfigError):
 def _state_targets(state: dict[str, Any]) -> list[Target]:
     details = {d.get("target"): d for d in state.get("target_details") or []
                if isinstance(d, dict)}
-    return as_targets([details.get(t) or t for t in state["targets"]], "project.json")
+    return as_targets([details.get(t) or t for t in state["targets"]], "project.json",
+                      fold_case=False)
 
 
 def _choose_targets(targets: Sequence[str | Target] | None, state: dict[str, Any] | None,
@@ -250,7 +251,11 @@ def _choose_targets(targets: Sequence[str | Target] | None, state: dict[str, Any
                     accept_suggested: bool) -> tuple[list[Target], bool]:
     """The stance targets to use and whether they were suggested from the corpus."""
     if targets is not None:
-        return as_targets(targets), False
+        # a plain name the project already has keeps its stored aliases and description
+        stored = {t.target: t for t in _state_targets(state)} if state and state.get(
+            "targets") is not None else {}
+        return as_targets([stored.get(t.strip(), t) if isinstance(t, str) else t
+                           for t in targets]), False
     if state is not None and state.get("targets") is not None:
         return _state_targets(state), False
     if not schema.fields_of_kind("stance"):
@@ -353,7 +358,7 @@ def _find_or_create_project(
         client.update_project(int(proj["id"]), label_config=config,
                               expert_instruction=instructions)
     except LabelStudioError as exc:
-        if exc.status != 400 or not n_annotated:
+        if exc.status != 400 or not n_annotated or not removed:
             raise
         # Label Studio refuses a config that drops a control existing annotations answered.
         raise LabelStudioError(

@@ -42,7 +42,7 @@ from users.models import User
 email = os.environ["CORPUS_NEW_USER_EMAIL"]
 from organizations.models import OrganizationMember
 password = os.environ.get("CORPUS_NEW_USER_PASSWORD") or None
-user = User.objects.filter(email=email).first()
+user = User.objects.filter(email__iexact=email).first()
 created = user is None
 if created:
     user = User.objects.create_user(email=email, password=password)
@@ -135,9 +135,21 @@ def roster_path(workspace: Workspace) -> Path:
     return workspace.sync_dir / "users.json"
 
 
+def roster_key(url: str) -> str:
+    """The roster's key for a server: ``local`` for any loopback URL (the embedded server's
+    port changes on every start), else the URL."""
+    from urllib.parse import urlsplit
+
+    from corpus.labelstudio.connection import is_loopback
+
+    host = urlsplit(url).hostname or ""
+    return "local" if is_loopback(host) else url
+
+
 def remember_users(workspace: Workspace, url: str, emails: Mapping[int, str]) -> dict[int, str]:
     """Merge ``emails`` (user id -> e-mail) into the roster of ``url``; return all known."""
     path = roster_path(workspace)
+    url = roster_key(url)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -157,7 +169,7 @@ def remember_users(workspace: Workspace, url: str, emails: Mapping[int, str]) ->
 
 def check_email(email: str) -> str:
     """``email`` stripped, or ConfigError if it is not an e-mail address."""
-    value = email.strip()
+    value = email.strip().lower()  # Label Studio finds accounts by e-mail; one spelling
     if not _EMAIL.match(value) or len(value) > 254:
         raise ConfigError(f"{email!r} is not an e-mail address",
                           hint="give annotators as name@example.org")

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -373,10 +373,21 @@ def _pushed_projects(ws: Workspace) -> dict[int, dict[str, Any]]:
 
 
 def select_projects(ws: Workspace, name: str, projects: Sequence[str] | None,
-                    project_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """The Label Studio projects a release of ``name`` holds (see :func:`release`)."""
+                    project_ids: Sequence[int],
+                    parent: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The Label Studio projects a release of ``name`` holds (see :func:`release`).
+
+    Without ``projects`` a new version holds the projects of its ``parent`` manifest
+    (every project in the table for a parent built before projects were recorded), so a
+    release never narrows or widens silently.
+    """
     pushed = _pushed_projects(ws)
     by_title = {p["title"]: p for p in pushed.values()}
+    if not projects and parent is not None:
+        kept = parent.get("projects")
+        ids = ([int(p["id"]) for p in kept if isinstance(p, dict) and "id" in p]
+               if isinstance(kept, list) else list(project_ids))
+        return [pushed.get(i) or {"title": None, "id": i, "targets": []} for i in ids]
     if projects:
         chosen = []
         for title in dict.fromkeys(projects):
@@ -429,7 +440,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
     in_table = sorted(int(p) for p in pc.unique(annotations["ls_project_id"]).to_pylist()
                       if p is not None) if "ls_project_id" in annotations.column_names else []
-    chosen = select_projects(ws, name, projects, in_table)
+    parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
+    chosen = select_projects(ws, name, projects, in_table, parent_manifest)
     wanted = {int(p["id"]) for p in chosen}
     as_read = annotations                         # the file's rows, unchanged: copied as is
     if set(in_table) - wanted:
@@ -447,7 +459,6 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
             hint="pull more annotations or lower --min-annotations")
     table = _assemble(sentences, order, agg, ratios)
     del sentences
-    parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
     if license is None and parent_manifest is not None:
         license = parent_manifest.get("license")         # remembered per release name
     if parent_manifest is not None and not resplit:

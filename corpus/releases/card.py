@@ -285,7 +285,7 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"{name}, version {version} ({date}), manifest sha256 {manifest_sha256}.\n\n"
                  "```bibtex\n"
                  f"@misc{{{key},\n"
-                 f"  title   = {{{{{name}}}: human-labelled claims and stance, {version}}}}},\n"
+                 f"  title   = {{{{{name}}}: human-labelled claims and stance, {version}}},\n"
                  f"  year    = {{{date[:4]}}},\n"
                  f"  month   = {{{int(date[5:7])}}},\n"
                  f"  version = {{{version}}},\n"

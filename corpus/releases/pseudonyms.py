@@ -3,13 +3,14 @@
 The mapping (Label Studio e-mail -> pseudonym) is kept in the workspace,
 ``workspace/pseudonyms.json`` (mode 0600: it links people to their labels), and
 only grows: a person keeps their pseudonym across versions and release names.
-New annotators are numbered in the sorted order of their names, so the mapping
-does not depend on row order.
+New annotators are numbered in a random order (not that of their names, which would
+let anyone who knows the team undo the pseudonyms).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import pyarrow as pa
@@ -50,6 +51,7 @@ def assign(workspace: Workspace, names: list[str]) -> dict[str, str]:
     with workspace.lock("pseudonyms", wait=True):
         mapping = read_pseudonyms(workspace)
         new = sorted(set(names) - set(mapping))
+        secrets.SystemRandom().shuffle(new)
         if new:
             width = max(3, len(str(len(mapping) + len(new))))
             used = {int(v[len(PREFIX):]) for v in mapping.values()
