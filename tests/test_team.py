@@ -256,7 +256,8 @@ def test_plain_http_beyond_loopback_gets_a_warning() -> None:
     assert lan is not None and "plain HTTP" in lan and "192.168.1.20:8080" in lan
     assert "--public-url https://" in lan
     assert "THIS_HOST:8080" in (exposure_warning("0.0.0.0", 8080, None) or "")
-    assert exposure_warning("192.168.1.20", 8080, "https://label.example.org") is None
+    behind = exposure_warning("192.168.1.20", 8080, "https://label.example.org")
+    assert behind is not None and "--host 127.0.0.1" in behind
     assert exposure_warning("127.0.0.2", 8080, None) is None
     assert exposure_warning("::1", 8080, None) is None
 
@@ -314,6 +315,10 @@ def test_server_for_a_team_listens_where_asked(tmp_path: Path, no_ls_env: None) 
         assert creds is not None
         assert _can_log_in(info.url, creds.email, creds.password,
                            origin="https://label.example.test")
+        with LabelStudioClient(info.url, creds.token) as lead:
+            [added] = add_annotators(ws, lead, ["Behind@Proxy.example.org"], embedded=True)
+        assert added.email == "behind@proxy.example.org"  # one spelling
+        assert added.login_url == "https://label.example.test/user/login/"
     finally:
         server.stop(ws)
     for bad in (["--host", "localhost"], ["--host", "::1"],

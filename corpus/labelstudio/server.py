@@ -87,8 +87,11 @@ def serves_beyond_loopback(host: str) -> bool:
 
 def exposure_warning(host: str, port: int, public_url: str | None) -> str | None:
     """What to tell the lead when the server is reachable over plain HTTP (else None)."""
-    if not serves_beyond_loopback(host) or (public_url or "").startswith("https://"):
+    if not serves_beyond_loopback(host):
         return None
+    if (public_url or "").startswith("https://"):
+        return (f"the plain-HTTP port {port} stays open beyond this machine next to "
+                f"{public_url}: if the TLS proxy runs here, restart with --host 127.0.0.1")
     return ("plain HTTP: passwords and API tokens cross the network unencrypted. Put TLS in "
             f"front of it, e.g. `caddy reverse-proxy --from label.example.org --to "
             f"{connect_host(host) if host not in ('0.0.0.0', '::') else 'THIS_HOST'}:{port}`, "  # noqa: S104

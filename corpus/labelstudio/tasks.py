@@ -295,9 +295,12 @@ def _apply_overlap(client: Any, proj: dict[str, Any], overlap: int | None,
 
 
 def _count_annotators(client: Any) -> int | None:
-    """How many accounts of the organisation can annotate (None if the server will not say)."""
+    """How many accounts of the organisation can annotate, the lead's included (None if the
+    server will not say); removed members do not count."""
+    from corpus.labelstudio.users import is_removed
+
     try:
-        return len(client.list_users())
+        return sum(1 for u in client.list_users() if not is_removed(u))
     except LabelStudioError:
         return None
 

@@ -252,6 +252,9 @@ def add_annotators(workspace: Workspace, client: Any, emails: list[str], *, embe
                     hint="an owner re-adds them in Label Studio's Organization page")
         return [NewAnnotator(email=e, created=e not in known, signup_url=url,
                              login_url=f"{client.url}/user/login/") for e in wanted]
+    from corpus.labelstudio.server import status
+
+    base = status(workspace).public_url or client.url  # what annotators open
     path = passwords_path(workspace)
     out = []
     for email in wanted:
@@ -261,7 +264,7 @@ def add_annotators(workspace: Workspace, client: Any, emails: list[str], *, embe
         kept[email] = {"password": password, "user_id": int(got["id"])}
         write_json(path, kept, mode=0o600)
         out.append(NewAnnotator(email=email, created=bool(got.get("created")),
-                                password=password, login_url=f"{client.url}/user/login/"))
+                                password=password, login_url=f"{base}/user/login/"))
     return out
 
 
