@@ -355,7 +355,22 @@ def _write_state(ws: Workspace, proc: subprocess.Popen[bytes], port: int = 1) ->
     d.mkdir(parents=True, exist_ok=True)
     (d / "server.json").write_text(json.dumps({
         "pid": proc.pid, "port": port, "url": f"http://127.0.0.1:{port}",
-        "create_time": psutil.Process(proc.pid).create_time()}))
+        **server.process_stamp(psutil.Process(proc.pid))}))
+
+
+def test_our_server_is_still_ours_after_the_wall_clock_steps(tmp_path: Path) -> None:
+    """NTP stepping the clock moves psutil's create_time (boot time + ticks); it is still ours."""
+    ws = Workspace(tmp_path)
+    decoy = _decoy(["label_studio.server", "--data-dir", str(ws.labelstudio_dir / "data")])
+    try:
+        _write_state(ws, decoy)
+        state = json.loads((ws.labelstudio_dir / "server.json").read_text())
+        state["create_time"] += 1.0000002  # /proc/stat btime moved by a second
+        (ws.labelstudio_dir / "server.json").write_text(json.dumps(state))
+        assert server.status(ws).running is True
+    finally:
+        decoy.kill()
+        decoy.wait()
 
 
 @pytest.mark.parametrize("extra", [[], ["label_studio.server", "--data-dir", "/elsewhere/data"]])
@@ -396,6 +411,7 @@ def test_stop_ignores_a_reused_pid(tmp_path: Path) -> None:
         _write_state(ws, decoy)
         state = json.loads((ws.labelstudio_dir / "server.json").read_text())
         state["create_time"] -= 1000  # as if the recorded process had died and the pid reused
+        state["start_ticks"] -= 100_000
         (ws.labelstudio_dir / "server.json").write_text(json.dumps(state))
         assert server.stop(ws) is False
         assert decoy.poll() is None

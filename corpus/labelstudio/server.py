@@ -225,6 +225,38 @@ def _read_state(paths: ServerPaths) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+def _start_ticks(pid: int) -> int | None:
+    """Clock ticks from boot to the start of ``pid`` (/proc/PID/stat field 22), else None.
+
+    Unlike psutil's ``create_time`` (boot time from /proc/stat + these ticks), it does
+    not move when NTP steps the wall clock, so a process is recognised exactly.
+    """
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_bytes()
+        return int(raw[raw.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_stamp(proc: psutil.Process) -> dict[str, Any]:
+    """What identifies ``proc`` across pid reuse: its start ticks and creation time."""
+    stamp: dict[str, Any] = {"create_time": proc.create_time()}
+    ticks = _start_ticks(proc.pid)
+    if ticks is not None:
+        stamp["start_ticks"] = ticks
+    return stamp
+
+
+def _same_process(proc: psutil.Process, state: Mapping[str, Any]) -> bool:
+    recorded = state.get("start_ticks")
+    if isinstance(recorded, int):
+        ticks = _start_ticks(proc.pid)
+        if ticks is not None:
+            return ticks == recorded
+    # no ticks (another OS, an older server.json): the wall clock may have been stepped
+    return abs(proc.create_time() - float(state.get("create_time", 0))) <= 2.0
+
+
 def _our_process(paths: ServerPaths, state: Mapping[str, Any] | None) -> psutil.Process | None:
     """The live server process recorded in ``state`` if it really is ours, else None."""
     if not state:
@@ -234,7 +266,7 @@ def _our_process(paths: ServerPaths, state: Mapping[str, Any] | None) -> psutil.
         if proc.status() == psutil.STATUS_ZOMBIE:
             _reap(proc.pid)
             return None
-        if abs(proc.create_time() - float(state.get("create_time", 0))) > 1.0:
+        if not _same_process(proc, state):
             return None  # the pid was reused by another process
         cmdline = proc.cmdline()
     except (psutil.Error, KeyError, TypeError, ValueError):
@@ -519,7 +551,7 @@ def start(
         def record(at: int) -> None:
             write_json(paths.state, {"pid": child.pid, "port": at, "url": _url(host, at),
                                      "host": host, "public_url": public_url,
-                                     "create_time": ps.create_time(),
+                                     **process_stamp(ps),
                                      "data_dir": str(paths.data), "version": LS_VERSION})
 
         record(chosen)
