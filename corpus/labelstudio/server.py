@@ -254,7 +254,7 @@ def _same_process(proc: psutil.Process, state: Mapping[str, Any]) -> bool:
         if ticks is not None:
             return ticks == recorded
     # no ticks (another OS, an older server.json): the wall clock may have been stepped
-    return abs(proc.create_time() - float(state.get("create_time", 0))) <= 2.0
+    return bool(abs(proc.create_time() - float(state.get("create_time", 0))) <= 2.0)
 
 
 def _our_process(paths: ServerPaths, state: Mapping[str, Any] | None) -> psutil.Process | None:
