@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -64,11 +64,11 @@ from corpus.labelstudio.queries import (
     Item,
     Query,
     annotated_filters,
-    emptied_filter,
     item,
     keyset,
     latest_update_query,
     selected_query,
+    updated_after,
 )
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
 from corpus.labelstudio.users import is_removed, remember_users
@@ -93,6 +93,8 @@ TASK_FIELDS = ("id", "data", "updated_at", "annotations", "result", "completed_b
 """The task and annotation fields pull reads (Label Studio's ``include`` names fields at
 every level): only these are serialised, 2.5x cheaper than every Data Manager column."""
 ID_FIELDS = ("id",)
+CHANGE_FIELDS = ("id", "updated_at", "total_annotations", "cancelled_annotations")
+"""What an incremental pull lists of each changed task (model columns: no serialiser work)."""
 ANNOTATED_OR = {"conjunction": "or", "items": [
     item("total_annotations", "greater", "Number", 0),
     item("cancelled_annotations", "greater", "Number", 0)]}
@@ -373,42 +375,83 @@ def _fetch_full(client: Any, project_id: int, report: PullReport,
     return got
 
 
-def _fetch_changed(client: Any, project_id: int, since: datetime, held: set[int],
-                   progress: Progress | None, workers: int) -> _Fetched:
-    """Annotated tasks changed since ``since``; held tasks that lost every annotation or
-    were deleted (a deleted task leaves no ``updated_at`` behind: the Data Manager's count
-    of annotated tasks shows it, and only then are the annotated task ids listed)."""
+def _annotations_on_server(client: Any, project_id: int) -> int | None:
+    """All annotations of the project (skipped included) from its two live counters only
+    (``/api/projects/counts/``; a client without that call: the project's full record)."""
+    counts = getattr(client, "project_counts", None)
+    if counts is None:
+        return _annotation_count(client, project_id)
+    got = counts(project_id, "total_annotations_number", "skipped_annotations_number")
+    total, skipped = got.get("total_annotations_number"), got.get("skipped_annotations_number")
+    if not isinstance(total, int) or not isinstance(skipped, int):
+        return None
+    return total + skipped
+
+
+def _server_date(client: Any) -> datetime | None:
+    """The server's clock at its last answer (its ``Date`` header; None if unknown)."""
+    date = getattr(client, "server_date", None)
+    return date.astimezone(timezone.utc) if isinstance(date, datetime) and date.tzinfo else None
+
+
+def _listed_since(client: Any, project_id: int, since: datetime
+                  ) -> tuple[list[dict[str, Any]], datetime | None]:
+    """Every task changed after ``since`` (ids and counters only, keyset pages by id), and
+    the server's clock at the first page (the watermark's read time: a later page can only
+    list more, so the earliest read time is the safe one)."""
+    listed: list[dict[str, Any]] = []
+    read_at: datetime | None = None
+    for task in keyset(client, project_id, [updated_after(since)], fields="task_only",
+                       page_size=ID_PAGE_SIZE, include=CHANGE_FIELDS):
+        if not listed:
+            read_at = _server_date(client)
+        listed.append(task)
+    return listed, read_at if listed else _server_date(client)
+
+
+def _fetch_changed(client: Any, project_id: int, since: datetime, held: Mapping[int, int],
+                   progress: Progress | None
+                   ) -> tuple[_Fetched, datetime | None, datetime | None]:
+    """Tasks changed since ``since`` with their annotations; held tasks that lost every
+    annotation or were deleted; the highest ``updated_at`` listed (None: nothing changed)
+    and the server's clock when the listing began.
+
+    ``held`` maps each task we hold rows (or rejects) for to how many annotations we hold.
+    One listing of the changed tasks (ids, ``updated_at`` and the two annotation counters:
+    no serialiser work) gives the watermark and the emptied tasks; only the listed tasks
+    that have annotations are then read, by id. A deleted task leaves no ``updated_at``
+    behind: the project's live annotation count shows it (what we would hold after this
+    pull differs from it), and only then are the annotated task ids listed."""
     got = _Fetched()
-    _fetch_annotated(client, project_id, since, got, progress, workers, 0)
-    if held:
-        for task in keyset(client, project_id, emptied_filter(since, min(held), max(held)),
-                           fields="task_only", page_size=ID_PAGE_SIZE, include=ID_FIELDS):
-            task_id = int(task["id"])
-            if task_id in held and task_id not in got.tasks:
-                got.emptied.add(task_id)
-    local = (held - got.emptied) | set(got.tasks)
-    on_server = _annotated_count(client, project_id)
-    if on_server is None or on_server == len(local):
-        return got
-    annotated: set[int] = set()
+    listed, read_at = _listed_since(client, project_id, since)
+    stamps = [t for t in (parse_time(x.get("updated_at")) for x in listed) if t is not None]
+    newest = max(stamps) if stamps else None
+    wanted: list[int] = []
+    for task in listed:
+        task_id = int(task["id"])
+        if int(task.get("total_annotations") or 0) or int(task.get("cancelled_annotations") or 0):
+            wanted.append(task_id)
+        elif task_id in held:
+            got.emptied.add(task_id)
+    if progress:
+        progress(0, len(wanted))
+    _read_by_id(client, project_id, sorted(wanted), held, got, progress)
+    on_server = _annotations_on_server(client, project_id)
+    looked_at = set(got.tasks) | got.emptied | got.gone
+    after = (sum(n for t, n in held.items() if t not in looked_at)
+             + sum(len(t.get("annotations") or []) for t in got.tasks.values()))
+    if on_server is None or on_server != after:
+        _find_gone(client, project_id, held, got, progress)
+    return got, newest, read_at
 
-    def take_ids(tasks: list[dict[str, Any]]) -> None:
-        annotated.update(int(t["id"]) for t in tasks)
 
-    # One "or" filter (a task moving from skipped-only to submitted stays in it); the Data
-    # Manager cannot "and" an id bound to it, so these pages go by offset: a task they miss
-    # while the set changes is at worst read again below, never dropped.
-    take_ids(list(client.iter_tasks(project_id, query={"filters": ANNOTATED_OR,
-                                                      "ordering": ["tasks:id"]},
-                                    page_size=ID_PAGE_SIZE, fields="task_only",
-                                    include=ID_FIELDS)))
-    # Candidates are read again by id before anything is dropped: a task whose counters
-    # read 0 while it has annotations, or one that changed during the listing, is kept.
-    suspects = sorted(((held - got.emptied - set(got.tasks)) - annotated)
-                      | (annotated - local))
+def _read_by_id(client: Any, project_id: int, task_ids: list[int], held: Mapping[int, int],
+                got: _Fetched, progress: Progress | None) -> None:
+    """Read these tasks with their annotations; a held one without annotations is emptied,
+    a held one the server no longer has is gone."""
     seen: set[int] = set()
-    for lo in range(0, len(suspects), PAGE_SIZE):
-        chunk = suspects[lo:lo + PAGE_SIZE]
+    for lo in range(0, len(task_ids), PAGE_SIZE):
+        chunk = task_ids[lo:lo + PAGE_SIZE]
         for task in client.iter_tasks(project_id, query=selected_query(chunk),
                                       page_size=PAGE_SIZE, fields="all", include=TASK_FIELDS):
             task_id = int(task["id"])
@@ -417,8 +460,37 @@ def _fetch_changed(client: Any, project_id: int, since: datetime, held: set[int]
                 got.add(task)
             elif task_id in held:
                 got.emptied.add(task_id)
-    got.gone = {t for t in suspects if t in held and t not in seen}
-    return got
+        if progress:
+            progress(min(lo + PAGE_SIZE, len(task_ids)), len(task_ids))
+    got.gone |= {t for t in task_ids if t in held and t not in seen}
+
+
+def _find_gone(client: Any, project_id: int, held: Mapping[int, int], got: _Fetched,
+               progress: Progress | None) -> None:
+    """List the ids of every annotated task, and re-read by id each task that we would
+    drop or that we do not hold: only what the server no longer has is gone."""
+    local = (set(held) - got.emptied - got.gone) | set(got.tasks)
+    # One "or" filter (a task moving from skipped-only to submitted stays in it); the Data
+    # Manager cannot "and" an id bound to it, so these pages go by offset: a task they miss
+    # while the set changes is at worst read again below, never dropped.
+    annotated = {int(t["id"]) for t in client.iter_tasks(
+        project_id, query={"filters": ANNOTATED_OR, "ordering": ["tasks:id"]},
+        page_size=ID_PAGE_SIZE, fields="task_only", include=ID_FIELDS)}
+    # Candidates are read again by id before anything is dropped: a task whose counters
+    # read 0 while it has annotations, or one that changed during the listing, is kept.
+    suspects = sorted(((set(held) - got.emptied - got.gone - set(got.tasks)) - annotated)
+                      | (annotated - local))
+    _read_by_id(client, project_id, suspects, held, got, progress)
+
+
+def _next_mark(previous: Watermark | None, project_id: int, newest: datetime | None,
+               read_at: datetime | None) -> Watermark | None:
+    """The watermark after an incremental pull: the highest ``updated_at`` seen (the listing
+    re-reads the overlap, so what it lists can be older than the previous mark), read at the
+    listing's time. Nothing listed: the previous mark, read now (a pull started more than
+    the overlap after the last change then re-reads nothing next time)."""
+    stamps = [t for t in (newest, previous.updated_at if previous else None) if t is not None]
+    return Watermark(project_id, max(stamps), read_at) if stamps else None
 
 
 def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
@@ -541,13 +613,18 @@ def pull(
             old = read_annotations(ws, schema)
             in_project = pc.fill_null(pc.equal(old["ls_project_id"], project_id), False)
             old_rejects = sync.read_rejects()
-            held = set(pc.unique(old.filter(in_project)["ls_task_id"]).drop_null().to_pylist())
+            held: Counter[int] = Counter(
+                t for t in old.filter(in_project)["ls_task_id"].to_pylist() if t is not None)
             held.update(int(r["ls_task_id"]) for r in old_rejects
                         if isinstance(r.get("ls_task_id"), int))
-            new_mark, read_at = _latest_update(client, project_id)
             emails = remember_users(ws, client.url, _user_emails(client))
-            got = (_fetch_full(client, project_id, report, progress, workers) if since is None
-                   else _fetch_changed(client, project_id, since, held, progress, workers))
+            if since is None:
+                new_mark, read_at = _latest_update(client, project_id)
+                got = _fetch_full(client, project_id, report, progress, workers)
+                mark = Watermark(project_id, new_mark, read_at) if new_mark else None
+            else:
+                got, newest, read_at = _fetch_changed(client, project_id, since, held, progress)
+                mark = _next_mark(sync.read_watermark(project_id), project_id, newest, read_at)
             rows, rejects = _to_rows(client, got, project_id, schema, state, emails, report)
             fetched_tasks = set(got.tasks) | got.emptied | got.gone
             report.tasks_gone = len(got.gone)
@@ -564,8 +641,8 @@ def pull(
             if report.added or report.updated or report.removed or not ws.annotations.exists():
                 write_table(ws.annotations, merged)
             sync.write_rejects(all_rejects)
-            if new_mark is not None:
-                sync.write_watermark(Watermark(project_id, new_mark, read_at))
+            if mark is not None:
+                sync.write_watermark(mark)
 
             mine = merged.filter(pc.equal(merged["ls_project_id"], project_id))
             report.total_rows = mine.num_rows
@@ -581,28 +658,33 @@ def pull(
 
 
 def label_counts(table: pa.Table, schema: LabelSchema) -> dict[str, Counter[str]]:
-    """Per field, how many (non-cancelled) annotations chose each value."""
+    """Per field, how many (non-cancelled) annotations chose each value (stance values as
+    ``target:label``); counted by Arrow, not row by row."""
     rows = table.filter(pc.invert(pc.fill_null(table["was_cancelled"], False)))
     out: dict[str, Counter[str]] = {}
     for f in schema.fields:
-        c: Counter[str] = Counter()
-        for v in rows.column(f.name).to_pylist():
-            for value in _values(v, f.kind):
-                c[value] += 1
-        out[f.name] = c
+        out[f.name] = _count(_values(rows.column(f.name), f.kind))
     return out
 
 
-def _values(v: Any, kind: str) -> Iterable[str]:
-    if v is None:
-        return []
+def _values(column: pa.ChunkedArray, kind: str) -> pa.Array | pa.ChunkedArray:
+    """Every value a field's column holds, one per choice (nulls left out)."""
     if kind == "single":
-        return [v]
+        return column
+    flat = pc.list_flatten(column)
     if kind == "multi":
-        return list(v)
+        return flat
     if kind == "stance":
-        return [f"{s['target']}:{s['label']}" for s in v]
-    return [s["label"] for s in v]
+        return pc.binary_join_element_wise(pc.struct_field(flat, "target"),
+                                           pc.struct_field(flat, "label"), ":")
+    return pc.struct_field(flat, "label")
+
+
+def _count(values: pa.Array | pa.ChunkedArray) -> Counter[str]:
+    counts = pc.value_counts(values)
+    return Counter({str(v): int(n) for v, n in zip(counts.field("values").to_pylist(),
+                                                   counts.field("counts").to_pylist(),
+                                                   strict=True) if v is not None})
 
 
 __all__ = ["PullReport", "label_counts", "pull", "read_annotations"]

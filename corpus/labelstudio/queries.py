@@ -78,15 +78,6 @@ def annotated_filters(since: datetime | None) -> list[list[Item]]:
     ]
 
 
-def emptied_filter(since: datetime, lo: int, hi: int) -> list[Item]:
-    """Tasks with an id in ``[lo, hi]``, changed after ``since``, with no annotation left."""
-    return [updated_after(since),
-            item("total_annotations", "equal", "Number", 0),
-            item("cancelled_annotations", "equal", "Number", 0),
-            item("id", "greater_or_equal", "Number", lo),
-            item("id", "less_or_equal", "Number", hi)]
-
-
 def selected_query(task_ids: Sequence[int]) -> Query:
     """Exactly these tasks, in id order."""
     return {"selectedItems": {"all": False, "included": [int(t) for t in task_ids]},
