@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from typer.testing import CliRunner
 from corpus.cli.main import app
 from corpus.errors import LabelStudioError, ServerUnavailable
 from corpus.labelschema import load_schema, stance_control_name
+from corpus.labelstudio import annotations as pull_module
 from corpus.labelstudio.annotations import pull
 from corpus.labelstudio.tasks import build_tasks, push, read_ledger
 from corpus.workspace import Workspace
@@ -365,7 +368,8 @@ def test_pull_rejects_unknown_labels(ls_server: Any, seed_ws: Workspace) -> None
 
 @pytest.mark.parametrize("failing", ["snapshot", "task_page"])
 def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace,
-                                         failing: str) -> None:
+                                         failing: str, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
     """The server fails mid-pull (in the snapshot export of a full pull, or on a later Data
     Manager page of an incremental one): table and watermark stay as they were."""
     admin = ls_server.client()
@@ -393,18 +397,15 @@ def test_pull_server_failure_keeps_table(ls_server: Any, seed_ws: Workspace,
             return self._inner.snapshot(*a, **k)
 
         def task_page(self, *a: Any, **k: Any) -> Any:
-            self.calls += 1  # the listing of the changed tasks
-            return self._inner.task_page(*a, **k)
-
-        def iter_tasks(self, *a: Any, **k: Any) -> Any:
-            self.calls += 1  # reading the changed tasks by id
-            if failing == "task_page":
+            self.calls += 1  # a page of the changed tasks; the second one fails
+            if failing == "task_page" and self.calls == 2:
                 raise ServerUnavailable("Label Studio went away", hint="start it")
-            return self._inner.iter_tasks(*a, **k)
+            return self._inner.task_page(*a, **k)
 
     for task_id in list(read_ledger(seed_ws, name).values())[:2]:
         admin.create_annotation(task_id, [_choice("claim", "no_claim")])
     wrapped = Failing(admin)
+    monkeypatch.setattr(pull_module, "PAGE_SIZE", 1)  # one changed task per page
     with pytest.raises(ServerUnavailable):
         pull(seed_ws, name, full=failing == "snapshot", client=wrapped)
     assert failing == "snapshot" or wrapped.calls == 2
@@ -574,6 +575,89 @@ def test_incremental_pull_notices_deleted_tasks(ls_server: Any, seed_ws: Workspa
     assert made[tid[0]] in _rows(seed_ws)
     quiet = pull(seed_ws, name, client=admin)
     assert quiet.added == quiet.removed == quiet.updated == quiet.tasks_gone == 0
+
+
+class Recording:
+    """The client, with the Data Manager requests and user listings it made."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.pages: list[str] = []
+        self.users = 0
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._inner, attr)
+
+    def task_page(self, *a: Any, **k: Any) -> Any:
+        self.pages.append(json.dumps(k.get("query") or {}))
+        return self._inner.task_page(*a, **k)
+
+    def iter_tasks(self, *a: Any, **k: Any) -> Any:
+        self.pages.append(json.dumps(k.get("query") or {}))
+        return self._inner.iter_tasks(*a, **k)
+
+    def list_users(self) -> Any:
+        self.users += 1
+        return self._inner.list_users()
+
+    def listings(self) -> int:
+        """How many of the pages were the listing of every annotated task (deletions)."""
+        return sum('"conjunction": "or"' in q or '"conjunction":"or"' in q for q in self.pages)
+
+
+def test_incremental_pull_reads_only_what_changed(ls_server: Any, seed_ws: Workspace) -> None:
+    """One page of the changed tasks (with their annotations) and the project's count: no
+    listing of every annotated task unless something is missing, no user listing unless an
+    annotator is new. Labelling that goes on after the read does not set off that listing;
+    a surplus with nothing changing (rows lost here) does, and a deletion does."""
+    admin = ls_server.client()
+    short = timedelta(seconds=1)
+    name = _project("cheap")
+    push(seed_ws, name, targets=TARGETS, client=admin, limit=6)
+    tid = sorted(read_ledger(seed_ws, name).values())
+    for t in tid[:3]:
+        admin.create_annotation(t, [_choice("claim", "claim")])
+    pull(seed_ws, name, client=admin, overlap=short)
+    time.sleep(1.1)
+    admin.create_annotation(tid[3], [_choice("claim", "no_claim")])
+    rec = Recording(admin)
+    got = pull(seed_ws, name, client=rec, overlap=short)
+    assert got.added == 1
+    assert len(rec.pages) == 1 and rec.listings() == 0 and rec.users == 0
+
+    # labelling after the read: the server counts one more than we hold, and a task
+    # changed after what we read: the next pull reads it, this one lists nothing more
+    class LateAnnotation(Recording):
+        def project_counts(self, *a: Any, **k: Any) -> Any:
+            if not self.late:
+                self.late.append(admin.create_annotation(tid[4], [_choice("claim", "claim")]))
+            return self._inner.project_counts(*a, **k)
+
+    late = LateAnnotation(admin)
+    late.late = []
+    during = pull(seed_ws, name, client=late, overlap=short)
+    assert late.late and late.listings() == 0 and during.tasks_gone == 0
+    after = pull(seed_ws, name, client=admin, overlap=short)
+    assert after.added >= 1 and late.late[0]["id"] in _rows(seed_ws)
+
+    # rows lost here while nothing changes on the server: found and read again
+    time.sleep(2.5)
+    pull(seed_ws, name, client=admin, overlap=short)
+    table = pq.read_table(seed_ws.annotations)
+    pq.write_table(table.filter(pc.invert(pc.equal(table["ls_task_id"], tid[0]))),
+                   seed_ws.annotations)
+    rec = Recording(admin)
+    back = pull(seed_ws, name, client=rec, overlap=short)
+    assert back.added == 1 and rec.listings() >= 1
+
+    # a deletion: fewer on the server than we hold
+    admin.delete_task(tid[2])
+    rec = Recording(admin)
+    gone = pull(seed_ws, name, client=rec, overlap=short)
+    assert gone.tasks_gone == 1 and gone.removed == 1 and rec.listings() >= 1
+    rec = Recording(admin)
+    quiet = pull(seed_ws, name, client=rec, overlap=short)
+    assert quiet.added == quiet.removed == quiet.tasks_gone == 0 and rec.listings() == 0
 
 
 def test_push_and_pull_with_your_own_sdk_client(ls_server: Any, seed_ws: Workspace) -> None:

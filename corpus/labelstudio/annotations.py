@@ -1,33 +1,35 @@
 """Pull annotations from Label Studio into ``workspace/annotations.parquet``.
 
-Only tasks that HAVE annotations are ever serialised with their annotations
-(``fields=all`` costs Label Studio ~5-10 ms per task, so asking for every task
-of a 20k project took minutes). Three Data Manager queries on ``/api/tasks``,
-all paged by task id (keyset: ``id > last seen``, so tasks changing while we
-page can neither shift nor hide others):
+Only tasks that HAVE annotations, or that changed, are ever serialised with their
+annotations (``fields=all`` costs Label Studio ~5-10 ms per task, so asking for every
+task of a 20k project took minutes). Data Manager queries on ``/api/tasks`` are paged
+by task id (keyset: ``id > last seen``, so tasks changing while we page can neither
+shift nor hide others).
 
-- **A** ``total_annotations > 0`` and **B** ``cancelled_annotations > 0 and
-  total_annotations = 0`` (``fields=all``): the tasks whose annotations we read;
-- **C** ``total_annotations = 0 and cancelled_annotations = 0`` (``fields=task_only``,
-  ids only), restricted to the id range of tasks we hold rows for: tasks that
-  lost all their annotations; their rows are dropped.
+Incremental (the default once a watermark exists): one query reads the tasks whose
+``updated_at`` is after the stored watermark minus ``overlap``, with their annotations
+(a task's ``updated_at`` moves when one of its annotations is created, updated or
+deleted); every fetched task's current annotations replace its stored rows, and a
+held task read without annotations loses its rows. A bulk push only creates
+unannotated tasks, so a pull right after a push fetches nothing. A deleted task leaves
+no ``updated_at`` behind: the project's live annotation count (``/api/projects/counts``)
+is compared with what we would hold after the pull. Fewer on the server, or more while
+no task changed after our read (rows missing here, e.g. a restored old table), and the
+ids of every annotated task are listed (seconds on 20k tasks), held tasks missing from
+it re-read by id: only what the server no longer has is dropped. More while tasks
+changed after our read is labelling in flight: the next pull reads it. The users are
+only listed when an annotation is by an account the roster does not know.
 
-Incremental (the default once a watermark exists): A, B and C are restricted to
-tasks whose ``updated_at`` is after the stored watermark minus ``overlap`` (a
-task's ``updated_at`` moves when one of its annotations is created, updated or
-deleted). Updates and deletions on changed tasks are seen because every fetched
-task's current annotations replace its stored rows. A bulk push only creates
-unannotated tasks with ids above those we hold rows for, so a pull right after
-a push fetches nothing. The watermark is the server's own highest task
-``updated_at`` read before fetching, with the server's clock at that moment
-(its ``Date`` header), so client clocks never matter. ``overlap`` (30 s) only
-covers writes stamped before that read but committed after it (Label Studio
-runs in autocommit: the gap is one statement, seconds for a bulk update on a
-loaded server); so the next pull starts at ``min(watermark, read time -
-overlap)``: a pull started more than ``overlap`` after the last change re-reads
-nothing, one started sooner re-reads only what changed in that window.
+The watermark is the highest task ``updated_at`` read, with the server's clock at the
+first page (its ``Date`` header), so client clocks never matter. ``overlap`` (30 s) only
+covers writes stamped before that read but committed after it (Label Studio runs in
+autocommit: the gap is one statement, seconds for a bulk update on a loaded server); so
+the next pull starts at ``min(watermark, read time - overlap)``: a pull started more
+than ``overlap`` after the last change re-reads nothing, one started sooner re-reads
+only what changed in that window.
 
-First pull and ``full=True``: A and B without the time filter replace all rows
+First pull and ``full=True``: the tasks with a submitted (A) or only skipped (B)
+annotation, without the time filter, replace all rows
 of the project (so deleted tasks and annotations disappear); a project without
 any annotation is not listed at all. The number of annotations read is checked
 against the project's own live counts; if Label Studio's per-task counters were
@@ -67,11 +69,12 @@ from corpus.labelstudio.queries import (
     item,
     keyset,
     latest_update_query,
+    query,
     selected_query,
     updated_after,
 )
 from corpus.labelstudio.sync import ProjectSync, Watermark, parse_time
-from corpus.labelstudio.users import is_removed, remember_users
+from corpus.labelstudio.users import is_removed, read_roster, remember_users
 from corpus.storage.atomic import write_table
 from corpus.storage.tables import read_table
 from corpus.workspace import Workspace
@@ -93,8 +96,6 @@ TASK_FIELDS = ("id", "data", "updated_at", "annotations", "result", "completed_b
 """The task and annotation fields pull reads (Label Studio's ``include`` names fields at
 every level): only these are serialised, 2.5x cheaper than every Data Manager column."""
 ID_FIELDS = ("id",)
-CHANGE_FIELDS = ("id", "updated_at", "total_annotations", "cancelled_annotations")
-"""What an incremental pull lists of each changed task (model columns: no serialiser work)."""
 ANNOTATED_OR = {"conjunction": "or", "items": [
     item("total_annotations", "greater", "Number", 0),
     item("cancelled_annotations", "greater", "Number", 0)]}
@@ -177,6 +178,18 @@ def _user_emails(client: Any) -> dict[int, str]:
                 for u in client.list_users() if not is_removed(u)}
     except CorpusError:
         return {}
+
+
+def _unknown_annotators(got: _Fetched, emails: Mapping[int, str]) -> bool:
+    """Whether an annotation read is by an account the roster does not name yet (only
+    then does an incremental pull ask the server for its users)."""
+    for task in got.tasks.values():
+        for ann in task.get("annotations") or []:
+            raw = ann.get("completed_by")
+            uid = raw.get("id") if isinstance(raw, Mapping) else raw
+            if not isinstance(uid, int) or uid not in emails:
+                return True
+    return False
 
 
 def _annotator(raw: Any, emails: Mapping[int, str]) -> str:
@@ -394,55 +407,69 @@ def _server_date(client: Any) -> datetime | None:
     return date.astimezone(timezone.utc) if isinstance(date, datetime) and date.tzinfo else None
 
 
-def _listed_since(client: Any, project_id: int, since: datetime
-                  ) -> tuple[list[dict[str, Any]], datetime | None]:
-    """Every task changed after ``since`` (ids and counters only, keyset pages by id), and
-    the server's clock at the first page (the watermark's read time: a later page can only
-    list more, so the earliest read time is the safe one)."""
-    listed: list[dict[str, Any]] = []
-    read_at: datetime | None = None
-    for task in keyset(client, project_id, [updated_after(since)], fields="task_only",
-                       page_size=ID_PAGE_SIZE, include=CHANGE_FIELDS):
-        if not listed:
-            read_at = _server_date(client)
-        listed.append(task)
-    return listed, read_at if listed else _server_date(client)
-
-
 def _fetch_changed(client: Any, project_id: int, since: datetime, held: Mapping[int, int],
                    progress: Progress | None
                    ) -> tuple[_Fetched, datetime | None, datetime | None]:
     """Tasks changed since ``since`` with their annotations; held tasks that lost every
-    annotation or were deleted; the highest ``updated_at`` listed (None: nothing changed)
-    and the server's clock when the listing began.
+    annotation or were deleted; the highest ``updated_at`` read (None: nothing changed)
+    and the server's clock when the first page was read.
 
     ``held`` maps each task we hold rows (or rejects) for to how many annotations we hold.
-    One listing of the changed tasks (ids, ``updated_at`` and the two annotation counters:
-    no serialiser work) gives the watermark and the emptied tasks; only the listed tasks
-    that have annotations are then read, by id. A deleted task leaves no ``updated_at``
-    behind: the project's live annotation count shows it (what we would hold after this
-    pull differs from it), and only then are the annotated task ids listed."""
+    One keyset query reads the changed tasks with their annotations (the time filter does
+    the selecting: a separate id listing first would cost a request and gain nothing). A
+    deleted task leaves no ``updated_at`` behind: the project's live annotation count shows
+    it, and only when the server counts fewer annotations than we would hold after this
+    pull, or more while nothing changed after our read (rows missing here), are the
+    annotated task ids listed. More on the server while tasks changed after our read is
+    labelling that went on meanwhile: the next pull reads it (and what it hid)."""
     got = _Fetched()
-    listed, read_at = _listed_since(client, project_id, since)
-    stamps = [t for t in (parse_time(x.get("updated_at")) for x in listed) if t is not None]
-    newest = max(stamps) if stamps else None
-    wanted: list[int] = []
-    for task in listed:
+    stamps: list[datetime] = []
+    read_at: datetime | None = None
+    expected = [0]
+
+    def counted(total: int) -> None:
+        expected[0] = total
+        if progress:
+            progress(0, total)
+
+    for n, task in enumerate(keyset(client, project_id, [updated_after(since)], fields="all",
+                                    page_size=PAGE_SIZE, include=TASK_FIELDS,
+                                    on_total=counted), 1):
+        if read_at is None:
+            # the first page's clock: a later page can only read more, so it is the safe one
+            read_at = _server_date(client)
+        stamp = parse_time(task.get("updated_at"))
+        if stamp is not None:
+            stamps.append(stamp)
         task_id = int(task["id"])
-        if int(task.get("total_annotations") or 0) or int(task.get("cancelled_annotations") or 0):
-            wanted.append(task_id)
+        if task.get("annotations"):
+            got.add(task)
         elif task_id in held:
             got.emptied.add(task_id)
-    if progress:
-        progress(0, len(wanted))
-    _read_by_id(client, project_id, sorted(wanted), held, got, progress)
+        if progress and n % PAGE_SIZE == 0:
+            progress(n, max(n, expected[0]))
+    if read_at is None:
+        read_at = _server_date(client)
     on_server = _annotations_on_server(client, project_id)
-    looked_at = set(got.tasks) | got.emptied | got.gone
+    looked_at = set(got.tasks) | got.emptied
     after = (sum(n for t, n in held.items() if t not in looked_at)
              + sum(len(t.get("annotations") or []) for t in got.tasks.values()))
-    if on_server is None or on_server != after:
+    newest = max(stamps) if stamps else None
+    if on_server is None or on_server < after or (
+            on_server > after and not _changed_since(client, project_id, newest or since)):
         _find_gone(client, project_id, held, got, progress)
     return got, newest, read_at
+
+
+def _changed_since(client: Any, project_id: int, stamp: datetime) -> bool:
+    """Whether a task changed after ``stamp`` (one count, no task serialised): the server
+    counting more annotations than we hold is then labelling after our read; otherwise we
+    miss rows (e.g. a table restored from an old copy) and look for them."""
+    body = client.task_page(project_id, page=1, page_size=1,
+                            query=query([updated_after(stamp)]), fields="task_only",
+                            include=ID_FIELDS)
+    total = body.get("total")
+    return bool(body.get("tasks")) if not isinstance(total, int) else total > 0
 
 
 def _read_by_id(client: Any, project_id: int, task_ids: list[int], held: Mapping[int, int],
@@ -617,7 +644,6 @@ def pull(
                 t for t in old.filter(in_project)["ls_task_id"].to_pylist() if t is not None)
             held.update(int(r["ls_task_id"]) for r in old_rejects
                         if isinstance(r.get("ls_task_id"), int))
-            emails = remember_users(ws, client.url, _user_emails(client))
             if since is None:
                 new_mark, read_at = _latest_update(client, project_id)
                 got = _fetch_full(client, project_id, report, progress, workers)
@@ -625,6 +651,9 @@ def pull(
             else:
                 got, newest, read_at = _fetch_changed(client, project_id, since, held, progress)
                 mark = _next_mark(sync.read_watermark(project_id), project_id, newest, read_at)
+            emails = read_roster(ws, client.url)
+            if since is None or _unknown_annotators(got, emails):
+                emails = remember_users(ws, client.url, _user_emails(client))
             rows, rejects = _to_rows(client, got, project_id, schema, state, emails, report)
             fetched_tasks = set(got.tasks) | got.emptied | got.gone
             report.tasks_gone = len(got.gone)

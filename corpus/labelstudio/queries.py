@@ -6,7 +6,7 @@ on ``GET /api/tasks``. Everything that builds one lives here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -86,14 +86,16 @@ def selected_query(task_ids: Sequence[int]) -> Query:
 
 def keyset(client: TaskPager, project_id: int, items: Sequence[Item], *, fields: str,
            page_size: int, include: Sequence[str] | None = None, after: int = 0,
-           upto: int | None = None) -> Iterator[dict[str, Any]]:
+           upto: int | None = None, on_total: Callable[[int], None] | None = None
+           ) -> Iterator[dict[str, Any]]:
     """Tasks matching ``items`` with ``after < id <= upto``, in id order, paged by
     ``id > last seen`` (never by offset).
 
     Offset pages shift when a task enters or leaves the filtered set while we page
     (e.g. a new annotation): a task could be skipped. A short page is not taken as
     the end (a server may cap ``page_size``): paging stops when a page holds all the
-    tasks the server still counts (its ``total``), or at an empty page.
+    tasks the server still counts (its ``total``), or at an empty page. ``on_total`` gets
+    the first page's ``total`` (how many tasks match: for a progress bar).
     """
     bound = [item("id", "less_or_equal", "Number", upto)] if upto is not None else []
     while True:
@@ -106,6 +108,9 @@ def keyset(client: TaskPager, project_id: int, items: Sequence[Item], *, fields:
             after = max(after, int(task["id"]))
             yield task
         total = body.get("total")
+        if on_total is not None and isinstance(total, int):
+            on_total(total)
+            on_total = None
         if not tasks or (isinstance(total, int) and len(tasks) >= total):
             return
         if after <= floor:  # the server ignored the filter: paging would never end
