@@ -119,6 +119,33 @@ def test_overlap_is_validated_before_any_request(seed_ws: Workspace, no_ls_env: 
     assert res.exit_code == 2 and "overlap" in res.output
 
 
+def test_up_takes_overlap_and_the_article_size_cap(
+        ls_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`corpus up` passes `--overlap` to the project (and warns that the organisation has
+    too few accounts for it) and `--max-article-mb` to ingest (a bigger article is refused
+    with a line naming it, the other one goes through)."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
+    src = tmp_path / "in"
+    src.mkdir()
+    seed = next((Path(__file__).resolve().parents[1] / "seeds").glob("*"))
+    (src / "seed.txt").write_text(seed.read_text(encoding="utf-8"), encoding="utf-8")
+    (src / "big.txt").write_text("英伟达发布了新的芯片。" * 20000, encoding="utf-8")  # ~0.6 MB
+    name = _name("up")
+    ws = tmp_path / "ws"
+    res = CliRunner().invoke(app, ["up", str(src), "--project", name, "--targets", "英伟达",
+                                   "--overlap", "50", "--max-article-mb", "0.5",
+                                   "-w", str(ws)])
+    assert "big.txt" in res.output and "--max-article-mb" in res.output, res.output
+    admin = ls_server.client()
+    (proj,) = admin.list_projects(title=name)
+    assert admin.get_project(int(proj["id"]))["maximum_annotations"] == 50
+    assert "each task waits for 50 annotators" in res.output
+    assert "each goes to 50 annotators" in res.output
+    ledger = read_ledger(Workspace(ws), name)
+    assert ledger and ls_server.token not in res.output
+
+
 def _can_log_in(url: str, email: str, password: str, origin: str | None = None) -> bool:
     """Log in through Label Studio's own login form (CSRF cookie and all), as a browser
     at ``origin`` (default: ``url`` itself) would."""

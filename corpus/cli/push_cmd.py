@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -26,6 +26,14 @@ from corpus.cli.schema_cmd import (
     split_targets,
 )
 
+if TYPE_CHECKING:
+    from corpus.labelstudio.tasks import PushReport
+
+OverlapOpt = Annotated[int | None, typer.Option(
+    min=1, help="Annotators per task (Label Studio's queue gives each task to N different "
+    "annotators). Default: the project's setting; 2 for a new project.",
+    show_default=False)]
+
 
 def push_cli(
     ctx: typer.Context,
@@ -43,10 +51,7 @@ def push_cli(
         callback=finite_seconds,
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
-    overlap: Annotated[int | None, typer.Option(
-        min=1, help="Annotators per task (Label Studio's queue gives each task to N different "
-        "annotators). Default: the project's setting; 2 for a new project.",
-        show_default=False)] = None,
+    overlap: OverlapOpt = None,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -66,12 +71,17 @@ def push_cli(
     if report.targets_suggested:
         out.print("[yellow]you accepted the targets suggested from the corpus[/]; targets can "
                   "be added later (`--targets-file FILE` with the old ones kept)")
+    warn_few_annotators(report)
+    out.print(f"open {escape(report.url)}/projects/{report.project_id}/data")
+
+
+def warn_few_annotators(report: PushReport) -> None:
+    """Say so when the organisation has fewer accounts than annotators per task."""
     if report.annotators is not None and report.annotators < report.overlap:
         console.print(f"[yellow]each task waits for {report.overlap} annotators but the "
                       f"organisation has {report.annotators} account"
                       f"{'s' if report.annotators != 1 else ''}[/]: add them with "
                       "`corpus annotators add EMAIL...`")
-    out.print(f"open {escape(report.url)}/projects/{report.project_id}/data")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from corpus.articles.ingestion import ingest
+from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB
 from corpus.cli.common import (
     ProjectOpt,
     WorkspaceOpt,
@@ -21,8 +22,9 @@ from corpus.cli.common import (
     settings,
     workspace,
 )
-from corpus.cli.ingest_cmd import print_ingest, run_split
+from corpus.cli.ingest_cmd import MaxArticleOpt, print_ingest, run_split
 from corpus.cli.progress import progress_bar
+from corpus.cli.push_cmd import OverlapOpt, warn_few_annotators
 from corpus.cli.schema_cmd import (
     AcceptSuggestedOpt,
     TargetsFileOpt,
@@ -46,6 +48,8 @@ def up_cli(
     ws_dir: WorkspaceOpt = None,
     max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
     = 300,
+    max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
+    overlap: OverlapOpt = None,
 ) -> None:
     """Everything on one go, safe to run again: server, ingest, split, push."""
     ws = workspace(ws_dir)
@@ -65,18 +69,19 @@ def up_cli(
                   f"{escape(info.url)}")
 
     with progress_bar("ingest") as update:
-        report = ingest(paths, ws, progress=update)
+        report = ingest(paths, ws, progress=update, max_article_mb=max_article_mb)
     print_ingest(report, str(ws.articles))
     if report.added or not ws.sentences.exists():
-        run_split(ws.root, max_len)
+        run_split(ws.root, max_len, max_article_mb=max_article_mb)
     else:
         out.print("split: no new articles; sentences.parquet unchanged")
 
     with progress_bar("push") as update:
         pushed = push(ws, project, targets=chosen,
                       progress=update, allow_insecure=settings(ctx).allow_insecure,
-                      accept_suggested=accept_suggested)
+                      accept_suggested=accept_suggested, overlap=overlap)
     out.print(escape(pushed.summary()))
+    warn_few_annotators(pushed)
 
     out.print("\n[bold]Next steps[/]")
     if info is not None:
