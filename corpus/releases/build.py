@@ -440,18 +440,24 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
     in_table = sorted(int(p) for p in pc.unique(annotations["ls_project_id"]).to_pylist()
                       if p is not None) if "ls_project_id" in annotations.column_names else []
+    from corpus.labelstudio.adjudication import release_decisions
+    _, rounds = release_decisions(ws, annotations, [])
+    in_table = [p for p in in_table if p not in rounds]  # decisions are not votes
     parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
     chosen = select_projects(ws, name, projects, in_table, parent_manifest)
     wanted = {int(p["id"]) for p in chosen}
+    decisions, _ = release_decisions(ws, annotations, sorted(wanted))
     as_read = annotations                         # the file's rows, unchanged: copied as is
-    if set(in_table) - wanted:
+    if (set(in_table) - wanted) or rounds:
         annotations = annotations.filter(pc.fill_null(pc.is_in(
             annotations["ls_project_id"], value_set=pa.array(sorted(wanted), pa.int64())),
             False))
     if not annotator_names:
         annotations = pseudonymise(ws, annotations)
+        decisions = pseudonymise(ws, decisions) if decisions is not None else None
     clock.lap("read annotations")
-    agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
+    agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations,
+                    decisions=decisions)
     clock.lap("aggregate")
     if len(agg.released_index) == 0:
         raise NothingToRelease(
