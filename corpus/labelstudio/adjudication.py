@@ -111,7 +111,7 @@ def needing_decision(table: pa.Table, schema: LabelSchema,
     any single field is tied. ``where``: ``KEY=VALUE`` rules instead (any may match):
     ``agreement=unanimous|majority|tie`` or the aggregated label of a single field.
     """
-    from corpus.releases.aggregate import _plurality, aggregate
+    from corpus.releases.aggregate import aggregate
     from corpus.releases.model import primary_field
 
     rules = _parse_where(where, schema)
@@ -133,7 +133,10 @@ def needing_decision(table: pa.Table, schema: LabelSchema,
         for f in agg.fields:
             if f.kind != "single" or f.counts is None:
                 continue
-            _, total, top, n_top = _plurality(f.counts)
+            counts = f.counts
+            total = counts.sum(axis=1)
+            top = counts.max(axis=1) if counts.shape[1] else np.zeros(len(counts), np.int64)
+            n_top = (counts == top[:, None]).sum(axis=1)
             pick |= (total > 0) & (n_top > 1)
             if f.name == primary:
                 pick |= (total >= 2) & (top < total)
