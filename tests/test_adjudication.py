@@ -91,10 +91,15 @@ def test_default_rule_and_where() -> None:
         {"sentence_id": "ok", "annotator": "a@x.org", "claim": "unsure", "annotation_id": 5},
         {"sentence_id": "ok", "annotator": "b@x.org", "claim": "unsure", "annotation_id": 6},
         {"sentence_id": "one", "annotator": "a@x.org", "claim": "claim", "annotation_id": 7},
+        {"sentence_id": "st", "annotator": "a@x.org", "claim": "claim", "annotation_id": 8,
+         "stance": [{"target": "美国", "label": "favor"}]},
+        {"sentence_id": "st", "annotator": "b@x.org", "claim": "claim", "annotation_id": 9,
+         "stance": [{"target": "美国", "label": "against"}]},      # a tied stance target
     ], SCHEMA)
-    assert needing_decision(rows, SCHEMA) == {"dis": [1, 2], "same": [3, 4]}
+    assert needing_decision(rows, SCHEMA) == {"dis": [1, 2], "same": [3, 4], "st": [8, 9]}
     assert needing_decision(rows, SCHEMA, ["claim=unsure"]) == {"ok": [5, 6]}
-    assert set(needing_decision(rows, SCHEMA, ["agreement=unanimous"])) == {"same", "ok", "one"}
+    assert set(needing_decision(rows, SCHEMA, ["agreement=unanimous"])) == {
+        "same", "ok", "one", "st"}
     with pytest.raises(OptionError, match="KEY=VALUE"):
         needing_decision(rows, SCHEMA, ["stance=favor"])
 

@@ -108,8 +108,9 @@ def needing_decision(table: pa.Table, schema: LabelSchema,
     """sentence_id -> kept annotation ids, for the sentences that need a decision.
 
     Default rule: at least two annotators and they disagree on the primary field, or
-    any single field is tied. ``where``: ``KEY=VALUE`` rules instead (any may match):
-    ``agreement=unanimous|majority|tie`` or the aggregated label of a single field.
+    any single field or stance target is tied. ``where``: ``KEY=VALUE`` rules instead
+    (any may match): ``agreement=unanimous|majority|tie`` or the aggregated label of a
+    single field.
     """
     from corpus.releases.aggregate import aggregate
     from corpus.releases.model import primary_field
@@ -131,6 +132,11 @@ def needing_decision(table: pa.Table, schema: LabelSchema,
     else:
         primary = primary_field(schema)
         for f in agg.fields:
+            if f.kind == "stance" and f.stance is not None and len(f.stance.counts):
+                g = f.stance.counts
+                g_top = g.max(axis=1)
+                tied = (g.sum(axis=1) > 0) & ((g == g_top[:, None]).sum(axis=1) > 1)
+                pick[f.stance.sent[tied]] = True
             if f.kind != "single" or f.counts is None:
                 continue
             counts = f.counts
