@@ -188,3 +188,13 @@ def test_round_end_to_end(ls_server: Any, seed_ws: Workspace, no_ls_env: None,
     manifest = json.loads((info.path / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["agreement"]["rows"]["adjudicated"] == 1
     assert manifest["annotations"]["annotators"] == 2            # the adjudicator is no vote
+    prov = pq.read_table(info.path / "adjudications.parquet").to_pylist()
+    assert [p["sentence_id"] for p in prov] == [sids[0]]
+    assert prov[0]["adjudicator"] not in (j_mail, a_mail, b_mail)   # pseudonymised
+    assert prov[0]["adjudicator"] not in prov[0]["resolves_annotators"]
+    assert sorted(prov[0]["resolves"]) == sorted(d["resolves"])
+    assert "adjudications.parquet" in manifest["files"]
+    card = (info.path / "README.md").read_text(encoding="utf-8")
+    assert "`adjudications.parquet` holds the provenance" in card
+    res = CliRunner().invoke(app, ["verify", name, "-w", str(seed_ws.root)])
+    assert res.exit_code == 0, res.output

@@ -366,3 +366,33 @@ def release_decisions(ws: Workspace, annotations: pa.Table,
     rows = annotations.filter(pc.fill_null(pc.is_in(
         annotations["ls_project_id"], value_set=pa.array(ids, pa.int64())), False))
     return (rows if rows.num_rows else None), all_ids
+
+
+ADJUDICATIONS_FILE = "adjudications.parquet"
+"""The provenance of the decisions a release used (in the version folder)."""
+
+
+def released_provenance(ws: Workspace, decisions: pa.Table, released: pa.Array,
+                        annotator_names: bool) -> pa.Table:
+    """Rows of ``adjudications.parquet`` for the ``decisions`` rows of released sentences,
+    adjudicator and resolved annotators under their release pseudonyms (unless asked)."""
+    from corpus.releases.pseudonyms import assign
+    from corpus.storage.tables import read_table
+
+    path = decisions_path(ws)
+    if not path.exists():
+        return DECISIONS_SCHEMA.empty_table()
+    table = read_table(path).cast(DECISIONS_SCHEMA)
+    table = table.filter(pc.and_(
+        pc.is_in(table["annotation_id"], value_set=decisions["annotation_id"]),
+        pc.is_in(table["sentence_id"], value_set=released)))
+    if annotator_names or table.num_rows == 0:
+        return table
+    rows = table.to_pylist()
+    names = sorted({str(r["adjudicator"]) for r in rows}
+                   | {str(n) for r in rows for n in r["resolves_annotators"]})
+    mapping = assign(ws, names)
+    for r in rows:
+        r["adjudicator"] = mapping[str(r["adjudicator"])]
+        r["resolves_annotators"] = [mapping[str(n)] for n in r["resolves_annotators"]]
+    return pa.Table.from_pylist(rows, schema=DECISIONS_SCHEMA)

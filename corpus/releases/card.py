@@ -203,6 +203,10 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "(cancelled ones included, flagged by `was_cancelled`) in the order they were "
                  "pulled, with the workspace annotation schema: use it for soft-label training "
                  "or your own aggregation.\n")
+    if "adjudications.parquet" in manifest.get("files", {}):
+        parts.append("\n`adjudications.parquet` holds the provenance of every adjudication "
+                     "decision used: `adjudicator`, `decided_at`, and the annotation ids "
+                     "(`resolves`) and annotators (`resolves_annotators`) it resolved.\n")
 
     parts.append("\n## How labels are aggregated\n\n"
                  f"- minimum annotators per released sentence: "
