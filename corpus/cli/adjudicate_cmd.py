@@ -16,8 +16,9 @@ def adjudicate_cli(
     into: Annotated[str | None, typer.Option(
         "--into", help="Title of the adjudication project (default: P-adjudication).")] = None,
     where: Annotated[list[str] | None, typer.Option(
-        "--where", help="Instead of the default rule (claim disagreement or a tie on any "
-        "single field): KEY=VALUE, KEY `agreement` or a single field; repeat for OR.")] = None,
+        "--where", help="Instead of the default rule (claim disagreement, or a tie on a "
+        "single field or stance target): KEY=VALUE, KEY `agreement` or a single field; "
+        "repeat for OR.")] = None,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
