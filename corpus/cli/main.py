@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "corpus.cli.pull_cmd",
     "corpus.cli.annotators_cmd",
     "corpus.cli.status_cmd",
+    "corpus.cli.adjudicate_cmd",
     "corpus.cli.release_cmd",
     "corpus.cli.up_cmd",
 ]

@@ -56,6 +56,11 @@ def pull_cli(
     if table.row_count:
         out.print(table)
     out.print(escape(report.summary()))
+    from corpus.labelstudio.adjudication import pull_decisions
+
+    for r in pull_decisions(ws, project, full=full, schema=s,
+                            allow_insecure=settings(ctx).allow_insecure):
+        out.print(escape(r.summary()))
     if report.rejected:
         console.print(f"[bold yellow]{report.rejected} annotations did not fit the schema[/] "
                       f"and are not in annotations.parquet: see {escape(str(report.rejects_path))}")

@@ -8,7 +8,9 @@ Rules (documented in the dataset card too):
 - a sentence is released when it has at least ``min_annotations`` annotators,
   or a ground-truth annotation;
 - **adjudicated**: when a sentence has a ``ground_truth`` annotation, the latest
-  one decides every field as given; vote counts still include everybody;
+  one decides every field as given; vote counts still include everybody; a decision of
+  an adjudication round (``decisions``, see ``corpus.labelstudio.adjudication``) wins
+  over both and is not a vote: the counts stay those of the annotators;
 - **single** fields: plurality vote over the annotators who answered; when the
   top count is shared the label is null and the row is a ``tie``;
 - **multi** fields: a label is kept when more than half of the sentence's
@@ -160,7 +162,7 @@ class _Rows:
     sent: IntArray          # sentence code of each kept annotation
     n: int                  # number of released sentences
     n_ann: IntArray         # kept annotations per sentence
-    gt_row: IntArray        # per sentence: index into ``rows`` of the deciding ground truth, or -1
+    gt_row: IntArray        # per sentence: input row of the deciding annotation, or -1
 
     def flat_parents(self, column: pa.Array) -> tuple[IntArray, IntArray]:
         """For a list column: kept flat positions and their parent (index into ``rows``)."""
@@ -180,7 +182,7 @@ def _override(agg: pa.Array, column: pa.Array, r: _Rows) -> pa.Array:
     has = r.gt_row >= 0
     if not has.any():
         return agg.cast(column.type)
-    gt_values = column.take(pa.array(r.rows[r.gt_row[has]]))
+    gt_values = column.take(pa.array(r.gt_row[has]))
     combined = pa.concat_arrays([agg.cast(column.type), gt_values])
     idx = np.arange(len(agg), dtype=np.int64)
     idx[has] = len(agg) + np.arange(int(has.sum()), dtype=np.int64)
@@ -189,7 +191,8 @@ def _override(agg: pa.Array, column: pa.Array, r: _Rows) -> pa.Array:
 
 def _agg_single(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
-    codes = _codes(column, values)[r.rows]
+    all_codes = _codes(column, values)
+    codes = all_codes[r.rows]
     valid = codes >= 0
     width = len(values)
     n = r.n
@@ -197,7 +200,7 @@ def _agg_single(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     counts = counts.reshape(n, width)
     winner, _, _, _ = _plurality(counts)
     has = r.gt_row >= 0
-    winner[has] = codes[r.gt_row[has]]
+    winner[has] = all_codes[r.gt_row[has]]
     return FieldResult(f.name, f.kind, values, _take_values(values, winner),
                        _votes_struct(values, counts), counts=counts, row_codes=codes)
 
@@ -313,11 +316,13 @@ def _agg_spans(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
 
 
 def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike, *,
-              min_annotations: int = 1) -> Aggregation:
+              min_annotations: int = 1, decisions: pa.Table | None = None) -> Aggregation:
     """Aggregate ``annotations`` over the sentences ``sentence_ids`` (in release order).
 
     Only sentences with ``>= min_annotations`` kept annotations (or a ground
-    truth) are returned, in the order of ``sentence_ids``.
+    truth, or a decision) are returned, in the order of ``sentence_ids``.
+    ``decisions``: rows like ``annotations`` from adjudication rounds; the latest per
+    sentence decides every field, and they are not counted as votes.
     """
     if min_annotations < 1:
         raise ReleaseError(f"--min-annotations must be at least 1, got {min_annotations}",
@@ -330,11 +335,17 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
             f"{schema.name} v{schema.version}",
             hint="run `corpus pull` with the current schema, or pass the schema it was pulled with")
     stats: dict[str, int] = {"annotation_rows": annotations.num_rows}
+    n_votes = annotations.num_rows
+    if decisions is not None and decisions.num_rows:
+        annotations = pa.concat_tables([annotations, decisions.select(
+            annotations.column_names).cast(annotations.schema)])
+    is_decision = np.arange(annotations.num_rows) >= n_votes
     cancelled = _np_bool(annotations["was_cancelled"])
-    stats["cancelled"] = int(cancelled.sum())
+    stats["cancelled"] = int((cancelled & ~is_decision).sum())
     sent_all = _np_int(pc.index_in(annotations["sentence_id"], value_set=sentence_ids))
-    stats["orphans"] = int(((sent_all < 0) & ~cancelled).sum())
-    keep_rows = np.nonzero(~cancelled & (sent_all >= 0))[0]
+    stats["orphans"] = int(((sent_all < 0) & ~cancelled & ~is_decision).sum())
+    keep_rows = np.nonzero(~cancelled & (sent_all >= 0) & ~is_decision)[0]
+    dec_rows = np.nonzero(~cancelled & (sent_all >= 0) & is_decision)[0]
 
     ann_dict = pc.unique(annotations["annotator"].take(pa.array(keep_rows)))
     annotators = sorted(str(a) for a in ann_dict.to_pylist() if a is not None)
@@ -360,6 +371,7 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
     gt = gt_all[rows]
     n_ann_all = np.bincount(sent_rows, minlength=n_all)
     has_gt_all = np.bincount(sent_rows[gt], minlength=n_all) > 0
+    has_gt_all |= np.bincount(sent_all[dec_rows], minlength=n_all) > 0
     released = (n_ann_all >= min_annotations) | has_gt_all
     new_code = np.cumsum(released) - 1
     rows = rows[released[sent_rows]]
@@ -373,7 +385,11 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
     gt_idx = gt_idx[np.lexsort((ann_id[rows][gt_idx], updated[rows][gt_idx], sent[gt_idx]))]
     last = _last_per_key(sent[gt_idx])
     gt_row = np.full(n, -1, dtype=np.int64)
-    gt_row[sent[gt_idx[last]]] = gt_idx[last]
+    gt_row[sent[gt_idx[last]]] = rows[gt_idx[last]]
+    if len(dec_rows):   # the latest decision per sentence wins over ground truth
+        dec = dec_rows[np.lexsort((ann_id[dec_rows], updated[dec_rows], sent_all[dec_rows]))]
+        dec = dec[_last_per_key(sent_all[dec])]
+        gt_row[new_code[sent_all[dec]]] = dec
     r = _Rows(rows=rows, pos=pos, sent=sent, n=n, n_ann=n_ann_all[released], gt_row=gt_row)
 
     kinds = {"single": _agg_single, "multi": _agg_multi, "stance": _agg_stance,
@@ -397,7 +413,8 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
         n_annotators=r.n_ann.astype(np.int32), adjudicated=gt_row >= 0, agreement=agreement,
         fields=results, row_sent=sent, row_annotator=ann_all[rows], annotators=annotators,
         released_index=np.nonzero(released)[0],
-        row_released=(sent_all >= 0) & released[np.maximum(sent_all, 0)], stats=stats)
+        row_released=((sent_all >= 0) & released[np.maximum(sent_all, 0)])[:n_votes],
+        stats=stats)
 
 
 def _agreement(results: list[FieldResult], primary: str | None, gt_row: IntArray,

@@ -440,18 +440,28 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     annotations = _read_parquet(ann_map, "annotations", path=ws.annotations)
     in_table = sorted(int(p) for p in pc.unique(annotations["ls_project_id"]).to_pylist()
                       if p is not None) if "ls_project_id" in annotations.column_names else []
+    from corpus.labelstudio.adjudication import release_decisions
+    _, rounds = release_decisions(ws, annotations, [])
+    in_table = [p for p in in_table if p not in rounds]  # decisions are not votes
     parent_manifest = read_manifest(tmp.parent / parent) if parent is not None else None
     chosen = select_projects(ws, name, projects, in_table, parent_manifest)
     wanted = {int(p["id"]) for p in chosen}
+    decisions, _ = release_decisions(ws, annotations, sorted(wanted))
     as_read = annotations                         # the file's rows, unchanged: copied as is
-    if set(in_table) - wanted:
+    if (set(in_table) - wanted) or rounds:
         annotations = annotations.filter(pc.fill_null(pc.is_in(
             annotations["ls_project_id"], value_set=pa.array(sorted(wanted), pa.int64())),
             False))
+    provenance = None
+    if decisions is not None:
+        from corpus.labelstudio.adjudication import released_provenance
+        provenance = released_provenance(ws, decisions, sorted_ids, annotator_names)
     if not annotator_names:
         annotations = pseudonymise(ws, annotations)
+        decisions = pseudonymise(ws, decisions) if decisions is not None else None
     clock.lap("read annotations")
-    agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations)
+    agg = aggregate(annotations, sorted_ids, schema, min_annotations=min_annotations,
+                    decisions=decisions)
     clock.lap("aggregate")
     if len(agg.released_index) == 0:
         raise NothingToRelease(
@@ -487,6 +497,12 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
             writes[ANNOTATIONS_FILE] = pool.submit(_copy, ann_map, tmp / ANNOTATIONS_FILE)
         else:
             writes[ANNOTATIONS_FILE] = pool.submit(_write, ann_out, tmp / ANNOTATIONS_FILE)
+        if provenance is not None and provenance.num_rows:
+            from corpus.labelstudio.adjudication import ADJUDICATIONS_FILE
+            provenance = provenance.filter(pc.is_in(provenance["sentence_id"],
+                                                    value_set=agg.sentence_ids))
+            writes[ADJUDICATIONS_FILE] = pool.submit(_write, provenance,
+                                                     tmp / ADJUDICATIONS_FILE)
         del annotations, as_read
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
@@ -503,6 +519,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     for s in SPLITS:
         files[data_file(s)]["rows"] = rows[s]
     files[ANNOTATIONS_FILE]["rows"] = ann_out.num_rows
+    if provenance is not None and "adjudications.parquet" in files:
+        files["adjudications.parquet"]["rows"] = provenance.num_rows
     content = content_sha256(files, [data_file(s) for s in SPLITS])
     if parent_manifest is not None and parent_manifest.get("content_sha256") == content:
         raise NothingToRelease(

@@ -203,6 +203,10 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "(cancelled ones included, flagged by `was_cancelled`) in the order they were "
                  "pulled, with the workspace annotation schema: use it for soft-label training "
                  "or your own aggregation.\n")
+    if "adjudications.parquet" in manifest.get("files", {}):
+        parts.append("\n`adjudications.parquet` holds the provenance of every adjudication "
+                     "decision used: `adjudicator`, `decided_at`, and the annotation ids "
+                     "(`resolves`) and annotators (`resolves_annotators`) it resolved.\n")
 
     parts.append("\n## How labels are aggregated\n\n"
                  f"- minimum annotators per released sentence: "
@@ -212,6 +216,9 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "the latest counts;\n"
                  "- a ground-truth annotation (Label Studio reviewer) decides every field "
                  "(`agreement = adjudicated`); vote counts still include every annotator;\n"
+                 "- a decision of an adjudication round (`corpus adjudicate`) decides every "
+                 "field too (`agreement = adjudicated`) and wins over a ground truth; it is not "
+                 "a vote: the `*_votes` soft labels stay the annotators' own;\n"
                  "- single-choice fields: plurality vote; a shared top count is a tie and the "
                  "label is null;\n"
                  "- multi-choice fields: a label is kept when more than half of the annotators "
