@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from factories import annotation_rows_table
 from typer.testing import CliRunner
 
 from corpus.cli.main import app
@@ -32,7 +33,6 @@ from corpus.releases.aggregate import aggregate
 from corpus.releases.build import release
 from corpus.releases.reader import load
 from corpus.workspace import Workspace
-from tests.factories import annotation_rows_table
 
 SCHEMA = load_schema()
 TARGETS = ["英伟达", "特朗普"]

@@ -17,6 +17,7 @@ import krippendorff
 import numpy as np
 import pyarrow as pa
 import pytest
+from factories import annotation_rows_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,6 @@ from corpus.labelschema import load_schema
 from corpus.labelstudio.team import BOOTSTRAP_SAMPLES, _bootstrap
 from corpus.releases.aggregate import Aggregation, aggregate
 from corpus.releases.agreement import field_agreement, nominal_alpha, pairwise
-from tests.factories import annotation_rows_table
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
