@@ -733,3 +733,37 @@ def test_label_counts_count_every_value_of_every_kind() -> None:
     assert any(expected[f.name] for f in schema.fields if f.kind == "stance")
     assert label_counts(arrow.empty_table(), schema) == {f.name: Counter()
                                                          for f in schema.fields}
+
+
+def test_release_ships_what_annotators_saw_and_where_each_row_came_from(
+        ls_server: Any, seed_ws: Workspace) -> None:
+    """The version folder holds the label config and guidelines the project was pushed
+    with (byte for byte what Label Studio serves), listed and hashed in the manifest; each
+    released row carries its article's source and publication date."""
+    from corpus.labelstudio.render import guidelines_path
+    from corpus.releases.build import release
+    from corpus.releases.manifest import read_manifest
+    from corpus.releases.reader import load, verify
+
+    admin = ls_server.client()
+    name = _project("screen")
+    rep = push(seed_ws, name, targets=TARGETS, client=admin, limit=3)
+    for t in read_ledger(seed_ws, name).values():
+        admin.create_annotation(t, [_choice("claim", "claim")])
+    pull(seed_ws, name, client=admin)
+    info = release(seed_ws, name, projects=[name], split_ratios="1,0,0")
+    folder = Path(info.path) / "docs" / "projects" / name
+    served = admin.get_project(rep.project_id)["label_config"]
+    assert (folder / "label_config.xml").read_text(encoding="utf-8").strip() == served.strip()
+    guidelines = (folder / "guidelines.md").read_text(encoding="utf-8")
+    assert guidelines == guidelines_path().read_text(encoding="utf-8") and guidelines.strip()
+    files = read_manifest(Path(info.path))["files"]
+    assert f"docs/projects/{name}/label_config.xml" in files
+    assert f"docs/projects/{name}/guidelines.md" in files
+    assert f"docs/projects/{name}/guidelines.md" in (Path(info.path) / "README.md").read_text()
+    assert verify(Path(info.path)) == [info.version]
+    rows = load(Path(info.path), split="train").to_pylist()
+    articles = {r["article_id"]: r for r in pq.read_table(seed_ws.articles).to_pylist()}
+    assert rows and all(r["source"] == articles[r["article_id"]]["source"] and r["source"]
+                        for r in rows)
+    assert all(r["published_at"] == articles[r["article_id"]]["published_at"] for r in rows)

@@ -128,6 +128,16 @@ class ProjectSync:
     def rejects_path(self) -> Path:
         return self.folder / "rejects.jsonl"
 
+    @property
+    def label_config_path(self) -> Path:
+        """The label config the project was last pushed with (what annotators see)."""
+        return self.folder / "label_config.xml"
+
+    @property
+    def guidelines_path(self) -> Path:
+        """The annotator guidelines (Markdown) the project was last pushed with."""
+        return self.folder / "guidelines.md"
+
     def remove_stale(self, *paths: Path) -> None:
         """Remove temporary leftovers of killed writers of ``paths`` (call under the lock)."""
         for path in paths:

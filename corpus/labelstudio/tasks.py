@@ -41,6 +41,7 @@ from corpus.labelstudio.queries import id_above_query
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
 from corpus.labelstudio.sync import ProjectSync, now_iso
 from corpus.labelstudio.targets import Target, as_targets
+from corpus.storage.atomic import write_text
 from corpus.storage.tables import read_table
 from corpus.workspace import Workspace
 
@@ -387,6 +388,19 @@ def _record_state(sync: ProjectSync, state: dict[str, Any] | None, project_id: i
     })
 
 
+def _record_screen(sync: ProjectSync, config: str, guidelines: Path) -> None:
+    """Keep the label config and guidelines the project now has next to its state: a
+    release ships them (what its annotators saw), whatever the files say later."""
+    for path, text in ((sync.label_config_path, config),
+                       (sync.guidelines_path, guidelines.read_text(encoding="utf-8"))):
+        try:
+            if path.read_text(encoding="utf-8") == text:
+                continue
+        except OSError:
+            pass
+        write_text(path, text)
+
+
 def _recover(client: Any, sync: ProjectSync, project_id: int, ledger: dict[str, int],
              report: PushReport, *, created: bool, task_number: int) -> None:
     """Bring the ledger up to date with the project before importing anything.
@@ -516,6 +530,7 @@ def push(
                     or state.get("overlap") != n_overlap:
                 _record_state(sync, state, project_id, client.url, schema, chosen, config,
                               n_overlap)
+            _record_screen(sync, config, guidelines_path(schema))
 
             ledger = sync.read_ledger() if state is not None and not created else {}
             _recover(client, sync, project_id, ledger, report, created=created,

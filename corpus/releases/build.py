@@ -44,6 +44,7 @@ from corpus.releases.model import (
     CHART_FILE,
     MANIFEST,
     MANIFEST_SIDECAR,
+    SCREEN_DIR,
     SENTENCE_COLUMNS,
     SPLITS,
     TMP_PREFIX,
@@ -170,11 +171,34 @@ def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str) -> dict[str, in
     return dict(sorted(out.items()))
 
 
+ARTICLE_COLUMNS = ("source", "published_at")
+"""Columns of the article each released row carries (where it came from, and when)."""
+
+
+def _article_columns(path: Path) -> pa.Table | None:
+    """``article_id`` and :data:`ARTICLE_COLUMNS` of the articles table (None if absent)."""
+    if not path.exists():
+        return None
+    try:
+        names = pq.read_schema(path).names
+        return pq.read_table(path, columns=["article_id", *[c for c in ARTICLE_COLUMNS
+                                                               if c in names]])
+    except (OSError, pa.ArrowException) as exc:
+        raise table_error(path, exc) from None
+
+
 def _assemble(sentences: pa.Table, order: np.ndarray[Any, Any], agg: Aggregation,
-              ratios: Sequence[float]) -> pa.Table:
+              ratios: Sequence[float], articles: pa.Table | None = None) -> pa.Table:
     base = sentences.take(pa.array(order[agg.released_index])).select(
         [c for c in SENTENCE_COLUMNS if c in sentences.column_names])
     columns: dict[str, Any] = {c: base[c] for c in base.column_names}
+    at = (pc.index_in(base["article_id"], value_set=articles["article_id"])
+          if articles is not None else None)
+    for c in ARTICLE_COLUMNS:
+        if articles is not None and at is not None and c in articles.column_names:
+            columns[c] = articles[c].take(at)
+        else:  # an article no longer in the table: its rows say nothing of the source
+            columns[c] = pa.nulls(base.num_rows, pa.string())
     for f in agg.fields:
         columns[f.name] = f.label
         columns[votes_column(f.name)] = f.votes
@@ -467,7 +491,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         raise NothingToRelease(
             f"no sentence in {ws.annotations} has {min_annotations} or more annotations",
             hint="pull more annotations or lower --min-annotations")
-    table = _assemble(sentences, order, agg, ratios)
+    table = _assemble(sentences, order, agg, ratios, _article_columns(ws.articles))
     del sentences
     if license is None and parent_manifest is not None:
         license = parent_manifest.get("license")         # remembered per release name
@@ -518,6 +542,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         clock.lap("wait for parquet writes")
     for s in SPLITS:
         files[data_file(s)]["rows"] = rows[s]
+    files.update(_copy_screens(ws, chosen, tmp))
     files[ANNOTATIONS_FILE]["rows"] = ann_out.num_rows
     if provenance is not None and "adjudications.parquet" in files:
         files["adjudications.parquet"]["rows"] = provenance.num_rows
@@ -565,7 +590,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     (tmp / MANIFEST_SIDECAR).write_text(sidecar_text({
         MANIFEST: manifest_sha, CARD: hashlib.sha256(readme).hexdigest()}), encoding="utf-8")
     _seal(tmp, current_umask())
-    for d in (tmp / "data", *([tmp / "docs"] if drawn else []), tmp):
+    for d in (tmp / "data", *sorted({(tmp / f).parent for f in files if f.startswith("docs/")},
+                                    reverse=True), *([tmp / "docs"] if drawn else []), tmp):
         fsync_dir(d)
     _pause()
     clock.lap("manifest + card")
@@ -577,6 +603,34 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                        version=version, number=number, path=tmp, parent=parent,
                        rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
                        created_at=created_at, timings=clock.phases, chart=drawn)
+
+
+def _copy_screens(ws: Workspace, chosen: Sequence[Mapping[str, Any]], tmp: Path
+                  ) -> dict[str, dict[str, Any]]:
+    """Copy each project's label config and guidelines, as last pushed, into the version
+    folder (``docs/projects/<project>/``); a project pushed before they were kept has none."""
+    from corpus.labelstudio.sync import ProjectSync
+
+    out: dict[str, dict[str, Any]] = {}
+    for project in chosen:
+        title = project.get("title")
+        if not isinstance(title, str) or not title:
+            continue
+        sync = ProjectSync.of(ws, title)
+        for source in (sync.label_config_path, sync.guidelines_path):
+            try:
+                data = source.read_bytes()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise WorkspaceError(f"{source}: cannot be read ({type(exc).__name__})",
+                                     hint="check the file's permissions, or push the "
+                                     "project again to write it anew") from None
+            rel = f"{SCREEN_DIR}/{title}/{source.name}"
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_bytes(data)
+            out[rel] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    return out
 
 
 def _released_annotations(annotations: pa.Table, agg: Aggregation) -> pa.Table:

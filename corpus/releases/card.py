@@ -12,6 +12,7 @@ import yaml
 from corpus.releases.model import (
     ANNOTATIONS_FILE,
     CHART_FILE,
+    SCREEN_DIR,
     SPLITS,
     votes_column,
 )
@@ -29,6 +30,8 @@ BASE_DESCRIPTIONS = {
     "kind": "`sentence` or `heading`",
     "tokens": "jieba tokens of the sentence",
     "lang": "language code of the article",
+    "source": "where the article came from: its URL, or the file it was ingested from",
+    "published_at": "the article's publication date (ISO 8601, as given; null if unknown)",
     "n_annotators": "annotators whose (latest, not cancelled) annotation counted",
     "agreement": "how the `{primary}` label was decided: `unanimous` (every vote for one label), "
                  "`majority` (one label has the most votes), `tie` (top count shared: label is "
@@ -279,6 +282,13 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     parts.append(_table(["field", "kind", "values"],
                         [[f"`{f['name']}`", f["kind"], ", ".join(f["values"])]
                          for f in schema["fields"]]))
+    screens = sorted(f for f in manifest.get("files", {}) if f.startswith(SCREEN_DIR + "/"))
+    if screens:
+        parts.append("\nWhat the annotators saw, as each project was last pushed: "
+                     + ", ".join(f"[`{f}`]({f})" for f in screens) + ".\n")
+    elif manifest.get("projects"):
+        parts.append("\nThe label config and guidelines the annotators saw are not included "
+                     "(the projects were pushed before claim-corpus kept them).\n")
 
     parts.append("\n## Integrity\n\n"
                  "`manifest.json` lists the sha256 of every file; `manifest.sha256` holds the "

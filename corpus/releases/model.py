@@ -22,6 +22,8 @@ MANIFEST_SIDECAR = "manifest.sha256"
 CARD = "README.md"
 ANNOTATIONS_FILE = "annotations.parquet"
 CHART_FILE = "docs/stats.png"
+SCREEN_DIR = "docs/projects"
+"""Per project: the ``label_config.xml`` and ``guidelines.md`` its annotators saw."""
 
 
 def data_file(split: str) -> str:
