@@ -102,3 +102,36 @@ def test_release_without_annotations(tmp_path: Path) -> None:
     assert code == 1 and "annotations.parquet does not exist" in output
     assert "corpus pull" in output
     assert pq.read_schema(root / "sentences.parquet").names[0] == "sentence_id"
+
+
+def test_diff_shows_text_and_old_to_new_labels(tmp_path: Path) -> None:
+    """A relabelled sentence is listed with its text and `claim: old -> new`; the library
+    gives the same as data (old and new label per changed field)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from corpus.releases.reader import diff, load
+
+    root = tmp_path / "ws"
+    make_workspace(root, n_sentences=30, sentences_per_article=5, seed=3)
+    assert invoke("release", "d", "-w", str(root), "--split", "1/0/0")[0] == 0
+    v1 = load(root / "releases" / "d", 1, "train")
+    row = next(r for r in v1.to_pylist() if r["claim"] is not None)
+    new = "unsure" if row["claim"] != "unsure" else "claim"
+    path = root / "annotations.parquet"
+    ann = pq.read_table(path)
+    mine = pc.equal(ann["sentence_id"], row["sentence_id"])
+    claim = pc.if_else(mine, pa.scalar(new, ann["claim"].type), ann["claim"])
+    pq.write_table(ann.set_column(ann.column_names.index("claim"), "claim", claim), path)
+    assert invoke("release", "d", "-w", str(root), "--split", "1/0/0")[0] == 0
+
+    d = diff(root / "releases" / "d", 1, 2)
+    assert d.relabelled == [row["sentence_id"]]
+    assert d.changes[row["sentence_id"]]["claim"] == (row["claim"], new)
+    assert d.texts[row["sentence_id"]] == row["text"]
+    code, output = invoke("diff", "d", "v1", "v2", "-w", str(root))
+    assert code == 0, output
+    flat = " ".join(output.split())
+    assert f"claim: {row['claim']} -> {new}" in flat
+    assert " ".join(row["text"].split())[:8] in flat  # (a narrow terminal wraps it)

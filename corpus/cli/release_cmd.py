@@ -122,23 +122,32 @@ def diff_cli(
     limit: Annotated[int, typer.Option(min=0, help="Sentence ids shown per list (0: all).")]
     = 20,
 ) -> None:
-    """List sentences added, removed and relabelled between two versions."""
+    """List sentences added, removed and relabelled between two versions, with their text
+    and each changed label as old -> new."""
+    from corpus.releases.diff import show_label
     from corpus.releases.reader import diff
 
     d = diff(_release_dir(workspace_dir, name), a, b)
     out.print(f"{d.a} -> {d.b}: {len(d.added)} added, {len(d.removed)} removed, "
               f"{len(d.relabelled)} relabelled")
-    for title, ids in (("added", d.added), ("removed", d.removed)):
+    table = Table("", "sentence", "text", "change", box=None, pad_edge=False)
+    for kind, ids in (("added", d.added), ("removed", d.removed), ("relabelled", d.relabelled)):
         shown = ids if limit <= 0 else ids[:limit]
         for sid in shown:
-            out.print(f"  {title:<10} {escape(sid)}")
+            change = "; ".join(f"{f}: {show_label(old)} -> {show_label(new)}"
+                               for f, (old, new) in d.changes.get(sid, {}).items())
+            table.add_row(kind, escape(sid), escape(_short(d.texts.get(sid, ""), 60)),
+                          escape(change))
         if len(shown) < len(ids):
-            out.print(f"  ... {len(ids) - len(shown)} more {title}")
-    shown = d.relabelled if limit <= 0 else d.relabelled[:limit]
-    for sid in shown:
-        out.print(f"  relabelled {escape(sid)}: {escape(', '.join(d.changed_fields[sid]))}")
-    if len(shown) < len(d.relabelled):
-        out.print(f"  ... {len(d.relabelled) - len(shown)} more relabelled")
+            table.add_row("", f"... {len(ids) - len(shown)} more {kind}", "", "")
+    if table.row_count:
+        out.print(table)
+
+
+def _short(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with an ellipsis."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[:width - 1] + "…"
 
 
 def verify_cli(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,10 @@ class ReleaseDiff:
     removed: list[str]
     relabelled: list[str]
     changed_fields: dict[str, list[str]] = field(default_factory=dict)  # sentence -> fields
+    changes: dict[str, dict[str, tuple[Any, Any]]] = field(default_factory=dict)
+    """Per relabelled sentence: field -> (old label, new label)."""
+    texts: dict[str, str] = field(default_factory=dict)
+    """The text of every sentence listed (added: as in ``b``; removed: as in ``a``)."""
 
     @property
     def unchanged(self) -> bool:
@@ -88,7 +93,36 @@ def diff_tables(a: pa.Table, b: pa.Table, label_columns: list[str], *, name_a: s
         per_field[col] = neq
         different |= neq
     ids = common_b.to_pylist()
-    for i in np.nonzero(different)[0]:
+    rows = np.nonzero(different)[0]
+    at = pa.array(rows, pa.int64())
+    old_new = {c: (a[c].combine_chunks().take(pos_a).take(at).to_pylist(),
+                   b[c].combine_chunks().take(pos_b).take(at).to_pylist())
+               for c in per_field}
+    changes: dict[str, dict[str, tuple[Any, Any]]] = {}
+    for k, i in enumerate(rows):
         changed[ids[i]] = [c for c, neq in per_field.items() if neq[i]]
+        changes[ids[i]] = {c: (old_new[c][0][k], old_new[c][1][k]) for c in changed[ids[i]]}
+    texts: dict[str, str] = {}
+    for table, wanted in ((a, removed), (b, [*added, *changed])):
+        if "text" in table.column_names and wanted:
+            keep = pc.is_in(table["sentence_id"], value_set=pa.array(wanted, pa.string()))
+            part = table.filter(keep).select(["sentence_id", "text"]).to_pydict()
+            texts.update(zip(part["sentence_id"], part["text"], strict=True))
     return ReleaseDiff(name_a, name_b, added, removed, sorted(changed),
-                       dict(sorted(changed.items())))
+                       dict(sorted(changed.items())), dict(sorted(changes.items())), texts)
+
+
+def show_label(value: Any) -> str:
+    """A label as a person reads it: ``(none)`` for null, choices joined, stance as
+    ``target=label``, spans as their text."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, list):
+        return ", ".join(show_label(v) for v in value) or "(none)"
+    if isinstance(value, dict):
+        if "target" in value:
+            return f"{value['target']}={show_label(value.get('label'))}"
+        if "text" in value:
+            return repr(value["text"])
+        return ", ".join(f"{k}={show_label(v)}" for k, v in value.items())
+    return str(value)

@@ -111,7 +111,7 @@ def diff(path: Path | str, a: str | int, b: str | int) -> ReleaseDiff:
     va, vb = resolve(path, a), resolve(path, b)
     labels = list(dict.fromkeys([*read_manifest(va).get("label_columns", []),
                                  *read_manifest(vb).get("label_columns", [])]))
-    cols = ["sentence_id", *labels]
+    cols = ["sentence_id", "text", *labels]
 
     def read(vdir: Path) -> pa.Table:
         parts = [pq.read_table(vdir / data_file(s),
