@@ -537,3 +537,30 @@ def test_license_is_kept_per_release_name_and_the_card_can_be_cited(tmp_path: Pa
     v2 = release(ws, "cited")
     assert read_manifest(v2.path)["license"] == "CC-BY-4.0" and v2.license == "CC-BY-4.0"
     verify(v2.path.parent)
+
+
+def test_chart_has_a_stance_panel_and_integer_count_axes(built: Path) -> None:
+    """The chart draws each stance field as stacked bars (a bar per target, a segment per
+    label, heights the manifest's counts) and puts only whole numbers on count axes."""
+    pytest.importorskip("matplotlib")
+    from corpus.releases.chart import draw
+
+    manifest = read_manifest(built)
+    fig = draw({**manifest, "rows": manifest["rows"]})
+    by_title = {ax.get_title(): ax for ax in fig.axes if ax.get_title()}
+    stance = [f for f in manifest["schema"]["fields"] if f["kind"] == "stance"]
+    assert stance
+    for f in stance:
+        ax = by_title[f"{f['name']} (stance)"]
+        counts = manifest["labels"][f["name"]]["all"]
+        drawn = sum(p.get_width() for p in ax.patches)
+        assert counts and drawn == sum(counts.values())
+        assert {t.get_text() for t in ax.get_legend().get_texts()} <= {
+            k.rpartition("=")[2] for k in counts}
+        targets = {k.rpartition("=")[0] for k in counts}
+        assert {t.get_text() for t in ax.get_yticklabels()} == targets
+    for title, ax in by_title.items():
+        if "alpha" in title:
+            continue
+        ticks = ax.get_xticks()
+        assert len(ticks) and all(float(t).is_integer() for t in ticks), (title, ticks)
