@@ -1,4 +1,9 @@
-"""Split: articles -> ``sentences.parquet`` (segment + jieba tokens), streamed in batches."""
+"""Split: articles -> ``sentences.parquet`` (segment + rjieba tokens), streamed in batches.
+
+The work on each batch is :func:`corpus.engines.sentences_from_articles` (Arrow batch of
+articles -> Arrow batch of sentences), run here in this process or a local process pool;
+``corpus.engines.ray_engine`` runs the same function on Ray.
+"""
 
 from __future__ import annotations
 
@@ -21,20 +26,18 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
+from corpus.engines import ARTICLE_COLUMNS, ARTICLE_INPUT_SCHEMA, SplitBatch
 from corpus.errors import check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
-from corpus.text.normalize import detect_lang
-from corpus.text.segmenter import Sentence, segment
+from corpus.text.segmenter import Sentence
+from corpus.text.tokenizer import DEFAULT_ENGINE, Engine
 from corpus.workspace import Workspace
 
-# Below this many characters of text, worker start-up (jieba loads its dictionary in every
-# process) costs more than it saves.
+# Below this many characters of text, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 4_000_000
 BATCH_CHARS = 1_000_000
 MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
-
-Job = list[tuple[str, str, str]]  # (article_id, text, lang)
 
 
 @dataclass
@@ -58,6 +61,7 @@ def split(
     userdict: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB,
+    tokenizer: Engine = DEFAULT_ENGINE,
 ) -> SplitReport:
     """Build ``sentences.parquet`` from ``articles.parquet`` (atomic replace).
 
@@ -66,6 +70,7 @@ def split(
     table whose text is over ``max_article_mb`` MB of UTF-8 (an older ingest, or one with
     a higher limit) is not split: it is listed in ``SplitReport.skipped`` and the others
     are written (None: no limit). Memory then stays bounded whatever the table holds.
+    ``tokenizer``: ``rjieba``, or ``jieba`` (the reference, for comparisons).
     """
     max_bytes = article_limit(max_article_mb)
     check_int("max_len", max_len, minimum=1)
@@ -80,24 +85,23 @@ def split(
     if workers is None:
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
     report.workers = workers
+    fn = SplitBatch.from_options(max_len, userdict, tokenizer)
     with ws.lock("split"):
         remove_stale(ws.sentences)
-        _write_sentences(ws, report, total_chars, max_len, workers, userdict, progress,
-                         max_bytes)
+        _write_sentences(ws, report, total_chars, fn, workers, progress, max_bytes)
     return report
 
 
-def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, max_len: int,
-                     workers: int, userdict: Path | None,
-                     progress: Callable[[int, int], None] | None,
+def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, fn: SplitBatch,
+                     workers: int, progress: Callable[[int, int], None] | None,
                      max_bytes: int | None) -> None:
     with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
         tmp, SENTENCE_SCHEMA, compression="zstd"
     ) as writer:
         done = 0
-        jobs = _jobs(ws.articles, max_bytes)
-        for table, chars in _results(jobs, max_len, workers, userdict):
-            writer.write_table(table)
+        jobs = article_batches(ws.articles, max_bytes)
+        for table, chars in _results(jobs, fn, workers):
+            writer.write_batch(table)
             headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
             report.headings += int(headings)
             report.sentences += table.num_rows - int(headings)
@@ -128,36 +132,44 @@ def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
     return total
 
 
-def _jobs(path: Path, max_bytes: int | None = None) -> Iterator[Job]:
-    job: Job = []
+def article_batches(path: Path, max_bytes: int | None = None,
+                    batch_chars: int = BATCH_CHARS) -> Iterator[pa.Table]:
+    """The articles of ``path`` (columns ``ARTICLE_COLUMNS``) in tables of about
+    ``batch_chars`` characters; articles over ``max_bytes`` of UTF-8 left out."""
+    chunk: list[pa.RecordBatch] = []
     size = 0
-    for batch in iter_batches(path, ["article_id", "text", "lang"], 256):
+    for batch in iter_batches(path, ARTICLE_COLUMNS, 64):
         if max_bytes is not None:  # drop the articles over the limit before Python sees them
             batch = batch.filter(pc.less_equal(pc.binary_length(batch.column(1)), max_bytes))
-        for aid, text, lang in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
-            job.append((aid, text, lang or ""))
-            size += len(text)
-            if size >= BATCH_CHARS:
-                yield job
-                job, size = [], 0
-    if job:
-        yield job
+        chunk.append(batch)
+        size += int(pc.sum(pc.utf8_length(batch.column(1))).as_py() or 0)
+        if size >= batch_chars:
+            yield pa.Table.from_batches(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield pa.Table.from_batches(chunk)
 
 
-def _results(jobs: Iterator[Job], max_len: int, workers: int,
-             userdict: Path | None) -> Iterator[tuple[pa.Table, int]]:
+def run_batch(fn: SplitBatch, articles: pa.Table) -> tuple[pa.RecordBatch, int]:
+    """``fn(articles)`` and the characters it read (a picklable task for the pool)."""
+    return fn(articles), int(pc.sum(pc.utf8_length(articles.column("text"))).as_py() or 0)
+
+
+def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
+             workers: int) -> Iterator[tuple[pa.RecordBatch, int]]:
     if workers <= 1:
         for job in jobs:
-            yield process_job(job, max_len, userdict)
+            yield run_batch(fn, job)
         return
+    fn(pa.Table.from_pylist([], schema=ARTICLE_INPUT_SCHEMA))  # load the dictionary before the fork
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     # Workers die with this process (a SIGKILL included): see _die_with_parent. Forked
     # workers do not keep the split lock either (corpus.workspace drops it in every child).
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        pending: deque[Future[tuple[pa.Table, int]]] = deque()
+        pending: deque[Future[tuple[pa.RecordBatch, int]]] = deque()
         for job in jobs:
-            pending.append(pool.submit(process_job, job, max_len, userdict))
+            pending.append(pool.submit(run_batch, fn, job))
             # Bounded read-ahead keeps memory flat whatever the corpus size.
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
@@ -216,18 +228,3 @@ def append_sentence(cols: dict[str, list[Any]], article_id: str, s: Sentence, la
     cols["lang"].append(lang)
     if tokens is not None:
         cols["tokens"].append(tokens)
-
-
-def process_job(job: Job, max_len: int, userdict: Path | None) -> tuple[pa.Table, int]:
-    """Segment and tokenise one batch of articles into a sentence table."""
-    from corpus.text.tokenizer import tokenize_many
-
-    cols = empty_columns()
-    chars = 0
-    for article_id, text, lang in job:
-        chars += len(text)
-        for s in segment(text, lang or None, max_len=max_len):
-            append_sentence(cols, article_id, s,
-                            detect_lang(s.text) if lang == "mixed" else lang)
-    cols["tokens"] = tokenize_many(cols["text"], userdict)
-    return pa.Table.from_pydict(cols, schema=SENTENCE_SCHEMA), chars

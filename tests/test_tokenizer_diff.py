@@ -183,8 +183,8 @@ def test_own_user_dictionary_applies_to_rjieba(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     own = tmp_path / "dict.txt"
     own.write_bytes("\ufeff中国市场 9000 nz\n\n  美国企业  \nhello world 5\n".encode())
-    assert read_userdict(own) == [("中国市场", 9000, "nz"), ("美国企业", None, None),
-                                  ("hello world", 5, None)]
+    assert read_userdict(own) == (("中国市场", 9000, "nz"), ("美国企业", None, None),
+                                  ("hello world", 5, None))
     assert "中国市场" not in tokenize("他说中国市场和美国企业都很重要。")
     monkeypatch.setenv("CORPUS_USERDICT", str(own))
     for engine in ("rjieba", "jieba"):

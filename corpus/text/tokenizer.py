@@ -50,8 +50,13 @@ ACCEPTED_DIFFERENCES = {
 
 # jieba's own parsing of a user dictionary line: word, then optional " freq", " tag".
 _USERDICT_LINE = re.compile(r"^(.+?)( [0-9]+)?( [a-z]+)?$")
+# Only a text with whitespace can have whitespace tokens: most sentences skip the filter.
+_SPACE = re.compile(r"\s")
 
 Tokenizer = Callable[[str], list[str]]
+#: The entries of a user dictionary, ``(word, freq or None, tag or None)``: what a worker
+#: on another machine gets instead of the file's path.
+UserDict = tuple[tuple[str, int | None, str | None], ...]
 
 
 def default_userdict() -> Path:
@@ -64,12 +69,16 @@ def default_userdict() -> Path:
     return resource_path(USERDICT)
 
 
-def read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
+def read_userdict(path: Path) -> UserDict:
     """``(word, freq or None, tag or None)`` of each line of a jieba user dictionary.
 
     The rules are jieba's ``load_userdict``: UTF-8 (a BOM is dropped), blank lines skipped,
     ``word [freq] [tag]`` where a word may itself hold spaces. A file that is not UTF-8 is
     an error naming it and the line."""
+    if not path.is_file():
+        raise ConfigError(f"jieba user dictionary {path} not found",
+                          hint=f"create it (one `word [freq] [pos]` per line) or unset "
+                          f"${ENV_USERDICT}")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -89,12 +98,16 @@ def read_userdict(path: Path) -> list[tuple[str, int | None, str | None]]:
             continue
         word, freq, tag = match.groups()
         entries.append((word, int(freq) if freq else None, tag.strip() if tag else None))
-    return entries
+    return tuple(entries)
 
 
 @lru_cache(maxsize=8)
-def _load(userdict: str, engine: Engine) -> Tokenizer:
-    entries = read_userdict(Path(userdict))
+def _entries(path: str) -> UserDict:
+    return read_userdict(Path(path))
+
+
+@lru_cache(maxsize=8)
+def _load(entries: UserDict, engine: Engine) -> Tokenizer:
     if engine == "rjieba":
         import rjieba
 
@@ -119,29 +132,39 @@ def _load(userdict: str, engine: Engine) -> Tokenizer:
     return lambda text: jcut(text, HMM=True)
 
 
-def tokenizer(userdict: Path | None = None, engine: Engine = DEFAULT_ENGINE) -> Tokenizer:
+def tokenizer(userdict: UserDict | Path | None = None,
+              engine: Engine = DEFAULT_ENGINE) -> Tokenizer:
     """A function ``text -> tokens`` (whitespace included) of ``engine`` with ``userdict``
-    (default: :func:`default_userdict`), loaded once per process. A user dictionary that
-    cannot be read is an error naming it."""
+    (its entries, or a path; default: :func:`default_userdict`), loaded once per process.
+    A user dictionary that cannot be read is an error naming it."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown tokenizer engine {engine!r}",
                           hint=f"use one of {', '.join(ENGINES)}")
-    path = userdict if userdict is not None else default_userdict()
-    if not path.is_file():
-        raise ConfigError(f"jieba user dictionary {path} not found",
-                          hint=f"create it (one `word [freq] [pos]` per line) or unset "
-                          f"${ENV_USERDICT}")
-    return _load(str(path), engine)
+    if not isinstance(userdict, tuple):
+        path = userdict if userdict is not None else default_userdict()
+        if not path.is_file():  # checked on every call: the file may go away
+            raise ConfigError(f"jieba user dictionary {path} not found",
+                              hint=f"create it (one `word [freq] [pos]` per line) or unset "
+                              f"${ENV_USERDICT}")
+        userdict = _entries(str(path))
+    return _load(userdict, engine)
 
 
-def tokenize(text: str, userdict: Path | None = None,
+def tokenize(text: str, userdict: UserDict | Path | None = None,
              engine: Engine = DEFAULT_ENGINE) -> list[str]:
     """Tokens of ``text`` without whitespace-only tokens."""
-    return [t for t in tokenizer(userdict, engine)(text) if not t.isspace()]
+    return _words(tokenizer(userdict, engine), text)
 
 
-def tokenize_many(texts: list[str], userdict: Path | None = None,
+def tokenize_many(texts: list[str], userdict: UserDict | Path | None = None,
                   engine: Engine = DEFAULT_ENGINE) -> list[list[str]]:
     """Tokens of each text, in order."""
     cut = tokenizer(userdict, engine)
-    return [[t for t in cut(text) if not t.isspace()] for text in texts]
+    return [_words(cut, text) for text in texts]
+
+
+def _words(cut: Tokenizer, text: str) -> list[str]:
+    tokens = cut(text)
+    if _SPACE.search(text) is None:
+        return tokens
+    return [t for t in tokens if not t.isspace()]
