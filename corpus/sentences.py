@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
-from corpus.engines import ARTICLE_COLUMNS, ARTICLE_INPUT_SCHEMA, SplitBatch
+from corpus.engines import ARTICLE_COLUMNS, SplitBatch
 from corpus.errors import check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
@@ -36,7 +36,10 @@ from corpus.workspace import Workspace
 
 # Below this many characters of text, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 4_000_000
-BATCH_CHARS = 1_000_000
+# Characters per task: small enough that a worker's Python objects of one task (~15 MB)
+# stay small next to its dictionary (~100 MB), large enough that the per-task cost
+# (pickling, a Parquet row group) does not count.
+BATCH_CHARS = 250_000
 MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
 
 
@@ -81,6 +84,7 @@ def split(
     meta = open_table(ws.articles).metadata
     report = SplitReport(articles=meta.num_rows)
     total_chars = _scan(ws.articles, max_bytes, report)
+    _trim_heap()  # the scan's Arrow buffers, an ingest's tables before it
     report.articles -= len(report.skipped)
     if workers is None:
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
@@ -161,10 +165,13 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
         for job in jobs:
             yield run_batch(fn, job)
         return
-    fn(pa.Table.from_pylist([], schema=ARTICLE_INPUT_SCHEMA))  # load the dictionary before the fork
+    # Forked workers start with every resident page of this process and count them again
+    # in their RSS: give back what an ingest before (same process) freed, and load the
+    # dictionary in the workers only. Workers die with this process (a SIGKILL included):
+    # see _die_with_parent. Forked workers do not keep the split lock either
+    # (corpus.workspace drops it in every child).
+    _trim_heap()
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    # Workers die with this process (a SIGKILL included): see _die_with_parent. Forked
-    # workers do not keep the split lock either (corpus.workspace drops it in every child).
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[Future[tuple[pa.RecordBatch, int]]] = deque()
@@ -175,6 +182,19 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _trim_heap() -> None:
+    """Collect garbage and return free heap pages to the OS (glibc ``malloc_trim``)."""
+    import gc
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
