@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
 from corpus.engines import ARTICLE_COLUMNS, SplitBatch
-from corpus.errors import check_int
+from corpus.errors import ConfigError, check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
 from corpus.text.segmenter import Sentence
@@ -41,6 +41,8 @@ PARALLEL_THRESHOLD = 4_000_000
 # (pickling, a Parquet row group) does not count.
 BATCH_CHARS = 250_000
 MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
+ENGINES = ("local", "ray")
+RAY_BLOCK_CHARS = 1_000_000  # characters of articles per Ray block (one task each)
 
 
 @dataclass
@@ -65,6 +67,8 @@ def split(
     progress: Callable[[int, int], None] | None = None,
     max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB,
     tokenizer: Engine = DEFAULT_ENGINE,
+    engine: str = "local",
+    address: str | None = None,
 ) -> SplitReport:
     """Build ``sentences.parquet`` from ``articles.parquet`` (atomic replace).
 
@@ -74,11 +78,20 @@ def split(
     a higher limit) is not split: it is listed in ``SplitReport.skipped`` and the others
     are written (None: no limit). Memory then stays bounded whatever the table holds.
     ``tokenizer``: ``rjieba``, or ``jieba`` (the reference, for comparisons).
+    ``engine``: ``local`` (this process, or a process pool of ``workers``) or ``ray`` (Ray
+    Data, on the cluster at ``address`` or a local Ray when None; ``workers`` caps its
+    concurrent tasks); both run :func:`corpus.engines.sentences_from_articles`.
     """
     max_bytes = article_limit(max_article_mb)
     check_int("max_len", max_len, minimum=1)
     if workers is not None:
         check_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown split engine {engine!r}", hint="use local or ray")
+    if engine == "ray":
+        from corpus.extras import require
+
+        require("ray")  # the install hint before any work
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
     meta = open_table(ws.articles).metadata
@@ -86,33 +99,44 @@ def split(
     total_chars = _scan(ws.articles, max_bytes, report)
     _trim_heap()  # the scan's Arrow buffers, an ingest's tables before it
     report.articles -= len(report.skipped)
-    if workers is None:
+    if workers is None and engine == "local":
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
-    report.workers = workers
+    report.workers = workers or 0
     fn = SplitBatch.from_options(max_len, userdict, tokenizer)
     with ws.lock("split"):
         remove_stale(ws.sentences)
-        _write_sentences(ws, report, total_chars, fn, workers, progress, max_bytes)
+        if engine == "ray":
+            from corpus.engines.ray_engine import ray_sentences
+
+            results: Iterator[tuple[pa.RecordBatch, int]] = (
+                (b, int(pc.sum(pc.utf8_length(b.column("text"))).as_py() or 0))
+                for b in ray_sentences(ws.articles, fn, max_bytes=max_bytes,
+                                       address=address, workers=workers,
+                                       blocks=-(-total_chars // RAY_BLOCK_CHARS)))
+        else:
+            results = _results(article_batches(ws.articles, max_bytes), fn, workers or 1)
+        _write_sentences(ws, report, total_chars, results, progress)
+        report.characters = total_chars  # (ray counts sentence characters on the way)
     return report
 
 
-def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, fn: SplitBatch,
-                     workers: int, progress: Callable[[int, int], None] | None,
-                     max_bytes: int | None) -> None:
+def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int,
+                     results: Iterator[tuple[pa.RecordBatch, int]],
+                     progress: Callable[[int, int], None] | None) -> None:
     with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
         tmp, SENTENCE_SCHEMA, compression="zstd"
     ) as writer:
         done = 0
-        jobs = article_batches(ws.articles, max_bytes)
-        for table, chars in _results(jobs, fn, workers):
+        for n, (table, chars) in enumerate(results, start=1):
             writer.write_batch(table)
+            if n % 8 == 0:
+                _trim_heap(collect=False)
             headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
             report.headings += int(headings)
             report.sentences += table.num_rows - int(headings)
             done += chars
             if progress:
-                progress(done, total_chars)
-        report.characters = done
+                progress(min(done, total_chars), total_chars)
 
 
 def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
@@ -154,9 +178,15 @@ def article_batches(path: Path, max_bytes: int | None = None,
         yield pa.Table.from_batches(chunk)
 
 
-def run_batch(fn: SplitBatch, articles: pa.Table) -> tuple[pa.RecordBatch, int]:
-    """``fn(articles)`` and the characters it read (a picklable task for the pool)."""
-    return fn(articles), int(pc.sum(pc.utf8_length(articles.column("text"))).as_py() or 0)
+def run_batch(fn: SplitBatch, articles: pa.Table,
+              trim: bool = False) -> tuple[pa.RecordBatch, int]:
+    """``fn(articles)`` and the characters it read (a picklable task for the pool, which
+    ``trim``s the worker's heap after each task)."""
+    out = fn(articles), int(pc.sum(pc.utf8_length(articles.column("text"))).as_py() or 0)
+    if trim:
+        del articles
+        _trim_heap(collect=False)
+    return out
 
 
 def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
@@ -176,7 +206,7 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
                              initargs=(os.getpid(),)) as pool:
         pending: deque[Future[tuple[pa.RecordBatch, int]]] = deque()
         for job in jobs:
-            pending.append(pool.submit(run_batch, fn, job))
+            pending.append(pool.submit(run_batch, fn, job, True))
             # Bounded read-ahead keeps memory flat whatever the corpus size.
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
@@ -184,11 +214,14 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
             yield pending.popleft().result()
 
 
-def _trim_heap() -> None:
-    """Collect garbage and return free heap pages to the OS (glibc ``malloc_trim``)."""
-    import gc
+def _trim_heap(collect: bool = True) -> None:
+    """Return free heap pages to the OS (Arrow's pool, glibc ``malloc_trim``); with
+    ``collect``, after a garbage collection. Buffers of a few MB (pickled batches, Arrow
+    columns) come and go; without this the heap keeps their high-water mark."""
+    if collect:
+        import gc
 
-    gc.collect()
+        gc.collect()
     pa.default_memory_pool().release_unused()
     if sys.platform.startswith("linux"):
         try:

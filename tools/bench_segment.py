@@ -112,7 +112,13 @@ def main() -> None:
     parser.add_argument("--skip-jieba-e2e", action="store_true",
                         help="no end-to-end run with jieba (it takes ~7x longer)")
     parser.add_argument("--skip-peers", action="store_true", help="no pysbd / spaCy")
+    parser.add_argument("--ray-mb", type=float, default=0.0,
+                        help="also split this many MB on a local Ray with 1 and 2 workers "
+                        "(speed-up; `ray` extra) and nothing else")
     args = parser.parse_args()
+    if args.ray_mb:
+        bench_ray(args.ray_mb)
+        return
 
     articles = generate(int(args.size_mb * 1e6))
     sample = sample_of(articles, args.sample_mb)
@@ -174,6 +180,45 @@ def main() -> None:
         print(f"ratio rjieba / jieba end to end (wall, same corpus, same run): "
               f"{fast / slow:.2f}x")
         print(f"pipeline target >= 2.8 MB/s     : {'met' if fast >= 2.8 else 'MISSED'}")
+
+
+def bench_ray(size_mb: float) -> None:
+    """`corpus split --engine ray` on a local Ray, 1 then 2 workers, and the local pool
+    (1 and 2 processes) on the same workspace in the same run."""
+    from corpus.articles.ingestion import ingest
+    from corpus.engines.ray_engine import start_ray
+    from corpus.sentences import split
+
+    articles = generate(int(size_mb * 1e6))
+    with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:
+        src = Path(tmp) / "corpus.jsonl"
+        with src.open("w", encoding="utf-8") as fh:
+            for i, text in enumerate(articles):
+                fh.write(json.dumps({"id": f"b{i}", "text": text}, ensure_ascii=False) + "\n")
+        size = src.stat().st_size / 1e6
+        ws = Path(tmp) / "ws"
+        ingest([src], ws)
+        start = time.perf_counter()
+        start_ray(num_cpus=2)
+        print(f"local Ray started in {time.perf_counter() - start:.1f} s ({load()})")
+        split(ws, engine="ray", workers=1)  # warm: workers started, dictionary loaded
+        figures: dict[str, float] = {}
+        for label, kwargs in [("ray, 1 worker", {"engine": "ray", "workers": 1}),
+                              ("ray, 2 workers", {"engine": "ray", "workers": 2}),
+                              ("local, 1 process", {"workers": 1}),
+                              ("local, 2 processes", {"workers": 2})]:
+            start = time.perf_counter()
+            split(ws, **kwargs)  # type: ignore[arg-type]
+            seconds = time.perf_counter() - start
+            figures[label] = seconds
+            print(f"split {label:<22} {size:6.1f} MB {seconds:7.2f} s wall "
+                  f"{size / seconds:7.2f} MB/s ({load()})", flush=True)
+        print(f"speed-up ray 1 -> 2 workers  : "
+              f"{figures['ray, 1 worker'] / figures['ray, 2 workers']:.2f}x")
+        print(f"speed-up local 1 -> 2        : "
+              f"{figures['local, 1 process'] / figures['local, 2 processes']:.2f}x")
+        print(f"ray 2 workers / local 2 (wall): "
+              f"{figures['local, 2 processes'] / figures['ray, 2 workers']:.2f}x")
 
 
 def e2e(label: str, cmd: list[str], size: float) -> float:
