@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from robust_helpers import seed_variant, write_jsonl
 from typer.testing import CliRunner
 
 from corpus.articles.ingestion import ingest
@@ -20,7 +21,6 @@ from corpus.engines import ARTICLE_COLUMNS, SplitBatch, sentences_from_articles
 from corpus.extras import MissingExtra
 from corpus.sentences import split
 from corpus.workspace import Workspace
-from robust_helpers import seed_variant, write_jsonl
 
 
 @pytest.fixture(scope="module")
