@@ -11,6 +11,7 @@ from corpus.errors import ConfigError
 #: import name -> (extra of claim-corpus that installs it, what needs it)
 EXTRAS: dict[str, tuple[str, str]] = {
     "matplotlib": ("chart", "the PNG chart of a release"),
+    "ray": ("ray", "`corpus split --engine ray`"),
 }
 
 

@@ -1,4 +1,9 @@
-"""Split: articles -> ``sentences.parquet`` (segment + jieba tokens), streamed in batches."""
+"""Split: articles -> ``sentences.parquet`` (segment + rjieba tokens), streamed in batches.
+
+The work on each batch is :func:`corpus.engines.sentences_from_articles` (Arrow batch of
+articles -> Arrow batch of sentences), run here in this process or a local process pool;
+``corpus.engines.ray_engine`` runs the same function on Ray.
+"""
 
 from __future__ import annotations
 
@@ -21,20 +26,23 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
-from corpus.errors import check_int
+from corpus.engines import ARTICLE_COLUMNS, SplitBatch
+from corpus.errors import ConfigError, check_int
 from corpus.storage.atomic import atomic_path, remove_stale
 from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
-from corpus.text.normalize import detect_lang
-from corpus.text.segmenter import Sentence, segment
+from corpus.text.segmenter import Sentence
+from corpus.text.tokenizer import DEFAULT_ENGINE, Engine
 from corpus.workspace import Workspace
 
-# Below this many characters of text, worker start-up (jieba loads its dictionary in every
-# process) costs more than it saves.
+# Below this many characters of text, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 4_000_000
-BATCH_CHARS = 1_000_000
+# Characters per task: small enough that a worker's Python objects of one task (~15 MB)
+# stay small next to its dictionary (~100 MB), large enough that the per-task cost
+# (pickling, a Parquet row group) does not count.
+BATCH_CHARS = 250_000
 MAX_WORKERS = 256  # `--workers` above this is a typo, not a machine
-
-Job = list[tuple[str, str, str]]  # (article_id, text, lang)
+ENGINES = ("local", "ray")
+RAY_BLOCK_CHARS = 1_000_000  # characters of articles per Ray block (one task each)
 
 
 @dataclass
@@ -58,6 +66,9 @@ def split(
     userdict: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
     max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB,
+    tokenizer: Engine = DEFAULT_ENGINE,
+    engine: str = "local",
+    address: str | None = None,
 ) -> SplitReport:
     """Build ``sentences.parquet`` from ``articles.parquet`` (atomic replace).
 
@@ -66,45 +77,66 @@ def split(
     table whose text is over ``max_article_mb`` MB of UTF-8 (an older ingest, or one with
     a higher limit) is not split: it is listed in ``SplitReport.skipped`` and the others
     are written (None: no limit). Memory then stays bounded whatever the table holds.
+    ``tokenizer``: ``rjieba``, or ``jieba`` (the reference, for comparisons).
+    ``engine``: ``local`` (this process, or a process pool of ``workers``) or ``ray`` (Ray
+    Data, on the cluster at ``address`` or a local Ray when None; ``workers`` caps its
+    concurrent tasks); both run :func:`corpus.engines.sentences_from_articles`.
     """
     max_bytes = article_limit(max_article_mb)
     check_int("max_len", max_len, minimum=1)
     if workers is not None:
         check_int("workers", workers, minimum=1, maximum=MAX_WORKERS)
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown split engine {engine!r}", hint="use local or ray")
+    if engine == "ray":
+        from corpus.extras import require
+
+        require("ray")  # the install hint before any work
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
     ws.require(ws.articles, produced_by="corpus ingest PATH")
     meta = open_table(ws.articles).metadata
     report = SplitReport(articles=meta.num_rows)
     total_chars = _scan(ws.articles, max_bytes, report)
+    _trim_heap()  # the scan's Arrow buffers, an ingest's tables before it
     report.articles -= len(report.skipped)
-    if workers is None:
+    if workers is None and engine == "local":
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
-    report.workers = workers
+    report.workers = workers or 0
+    fn = SplitBatch.from_options(max_len, userdict, tokenizer)
     with ws.lock("split"):
         remove_stale(ws.sentences)
-        _write_sentences(ws, report, total_chars, max_len, workers, userdict, progress,
-                         max_bytes)
+        if engine == "ray":
+            from corpus.engines.ray_engine import ray_sentences
+
+            results: Iterator[tuple[pa.RecordBatch, int]] = (
+                (b, int(pc.sum(pc.utf8_length(b.column("text"))).as_py() or 0))
+                for b in ray_sentences(ws.articles, fn, max_bytes=max_bytes,
+                                       address=address, workers=workers,
+                                       blocks=-(-total_chars // RAY_BLOCK_CHARS)))
+        else:
+            results = _results(article_batches(ws.articles, max_bytes), fn, workers or 1)
+        _write_sentences(ws, report, total_chars, results, progress)
+        report.characters = total_chars  # (ray counts sentence characters on the way)
     return report
 
 
-def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int, max_len: int,
-                     workers: int, userdict: Path | None,
-                     progress: Callable[[int, int], None] | None,
-                     max_bytes: int | None) -> None:
+def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int,
+                     results: Iterator[tuple[pa.RecordBatch, int]],
+                     progress: Callable[[int, int], None] | None) -> None:
     with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
         tmp, SENTENCE_SCHEMA, compression="zstd"
     ) as writer:
         done = 0
-        jobs = _jobs(ws.articles, max_bytes)
-        for table, chars in _results(jobs, max_len, workers, userdict):
-            writer.write_table(table)
+        for n, (table, chars) in enumerate(results, start=1):
+            writer.write_batch(table)
+            if n % 8 == 0:
+                _trim_heap(collect=False)
             headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
             report.headings += int(headings)
             report.sentences += table.num_rows - int(headings)
             done += chars
             if progress:
-                progress(done, total_chars)
-        report.characters = done
+                progress(min(done, total_chars), total_chars)
 
 
 def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
@@ -128,41 +160,74 @@ def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
     return total
 
 
-def _jobs(path: Path, max_bytes: int | None = None) -> Iterator[Job]:
-    job: Job = []
+def article_batches(path: Path, max_bytes: int | None = None,
+                    batch_chars: int = BATCH_CHARS) -> Iterator[pa.Table]:
+    """The articles of ``path`` (columns ``ARTICLE_COLUMNS``) in tables of about
+    ``batch_chars`` characters; articles over ``max_bytes`` of UTF-8 left out."""
+    chunk: list[pa.RecordBatch] = []
     size = 0
-    for batch in iter_batches(path, ["article_id", "text", "lang"], 256):
+    for batch in iter_batches(path, ARTICLE_COLUMNS, 64):
         if max_bytes is not None:  # drop the articles over the limit before Python sees them
             batch = batch.filter(pc.less_equal(pc.binary_length(batch.column(1)), max_bytes))
-        for aid, text, lang in zip(*(batch.column(i).to_pylist() for i in range(3)), strict=True):
-            job.append((aid, text, lang or ""))
-            size += len(text)
-            if size >= BATCH_CHARS:
-                yield job
-                job, size = [], 0
-    if job:
-        yield job
+        chunk.append(batch)
+        size += int(pc.sum(pc.utf8_length(batch.column(1))).as_py() or 0)
+        if size >= batch_chars:
+            yield pa.Table.from_batches(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield pa.Table.from_batches(chunk)
 
 
-def _results(jobs: Iterator[Job], max_len: int, workers: int,
-             userdict: Path | None) -> Iterator[tuple[pa.Table, int]]:
+def run_batch(fn: SplitBatch, articles: pa.Table,
+              trim: bool = False) -> tuple[pa.RecordBatch, int]:
+    """``fn(articles)`` and the characters it read (a picklable task for the pool, which
+    ``trim``s the worker's heap after each task)."""
+    out = fn(articles), int(pc.sum(pc.utf8_length(articles.column("text"))).as_py() or 0)
+    if trim:
+        del articles
+        _trim_heap(collect=False)
+    return out
+
+
+def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
+             workers: int) -> Iterator[tuple[pa.RecordBatch, int]]:
     if workers <= 1:
         for job in jobs:
-            yield process_job(job, max_len, userdict)
+            yield run_batch(fn, job)
         return
+    # Forked workers start with every resident page of this process and count them again
+    # in their RSS: give back what an ingest before (same process) freed, and load the
+    # dictionary in the workers only. Workers die with this process (a SIGKILL included):
+    # see _die_with_parent. Forked workers do not keep the split lock either
+    # (corpus.workspace drops it in every child).
+    _trim_heap()
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    # Workers die with this process (a SIGKILL included): see _die_with_parent. Forked
-    # workers do not keep the split lock either (corpus.workspace drops it in every child).
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        pending: deque[Future[tuple[pa.Table, int]]] = deque()
+        pending: deque[Future[tuple[pa.RecordBatch, int]]] = deque()
         for job in jobs:
-            pending.append(pool.submit(process_job, job, max_len, userdict))
+            pending.append(pool.submit(run_batch, fn, job, True))
             # Bounded read-ahead keeps memory flat whatever the corpus size.
             if len(pending) >= 2 * workers:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def _trim_heap(collect: bool = True) -> None:
+    """Return free heap pages to the OS (Arrow's pool, glibc ``malloc_trim``); with
+    ``collect``, after a garbage collection. Buffers of a few MB (pickled batches, Arrow
+    columns) come and go; without this the heap keeps their high-water mark."""
+    if collect:
+        import gc
+
+        gc.collect()
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -216,18 +281,3 @@ def append_sentence(cols: dict[str, list[Any]], article_id: str, s: Sentence, la
     cols["lang"].append(lang)
     if tokens is not None:
         cols["tokens"].append(tokens)
-
-
-def process_job(job: Job, max_len: int, userdict: Path | None) -> tuple[pa.Table, int]:
-    """Segment and tokenise one batch of articles into a sentence table."""
-    from corpus.text.tokenizer import tokenize_many
-
-    cols = empty_columns()
-    chars = 0
-    for article_id, text, lang in job:
-        chars += len(text)
-        for s in segment(text, lang or None, max_len=max_len):
-            append_sentence(cols, article_id, s,
-                            detect_lang(s.text) if lang == "mixed" else lang)
-    cols["tokens"] = tokenize_many(cols["text"], userdict)
-    return pa.Table.from_pydict(cols, schema=SENTENCE_SCHEMA), chars

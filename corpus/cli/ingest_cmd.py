@@ -55,24 +55,31 @@ def split_cli(
                                  help="Processes for tokenising (default: all cores if large).")
     ] = None,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
+    engine: Annotated[str, typer.Option(
+        help="local (this machine's cores) or ray (Ray Data; pip install "
+        "'claim-corpus[ray]').")] = "local",
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster to run on (ray://HOST:10001, HOST:6379 or auto); default: a "
+        "local Ray.")] = None,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
     if run_split(workspace(workspace_dir).root, max_len, workers,
-                 max_article_mb=max_article_mb).skipped:
+                 max_article_mb=max_article_mb, engine=engine, address=address).skipped:
         raise typer.Exit(1)
 
 
 def run_split(root: Path, max_len: int, workers: int | None = None, *,
-              max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB) -> SplitReport:
+              max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB, engine: str = "local",
+              address: str | None = None) -> SplitReport:
     with progress_bar("split") as update:
         report = split(root, max_len=max_len, workers=workers, progress=update,
-                       max_article_mb=max_article_mb)
+                       max_article_mb=max_article_mb, engine=engine, address=address)
     for _, reason in report.skipped:
         console.print(f"[bold red]error:[/] {escape(reason)}")
     out.print(
         f"split: {report.articles} articles -> {report.sentences} sentences "
         f"+ {report.headings} headings ({report.characters:,} characters, "
-        f"{report.workers} process{'es' if report.workers > 1 else ''}) "
+        f"{_where(report.workers, engine)}) "
         f"-> {escape(str(root / 'sentences.parquet'))}"
     )
     return report
@@ -101,3 +108,9 @@ def print_ingest(report: IngestReport, target: str) -> None:
 def register(app: typer.Typer) -> None:
     app.command("ingest")(ingest_cli)
     app.command("split")(split_cli)
+
+
+def _where(workers: int, engine: str) -> str:
+    if engine == "ray":
+        return f"ray, {workers} workers" if workers else "ray"
+    return f"{workers} process{'es' if workers > 1 else ''}"
