@@ -564,3 +564,28 @@ def test_chart_has_a_stance_panel_and_integer_count_axes(built: Path) -> None:
             continue
         ticks = ax.get_xticks()
         assert len(ticks) and all(float(t).is_integer() for t in ticks), (title, ticks)
+
+
+def test_labels_resting_on_one_vote_are_counted_and_the_card_warns(built: Path) -> None:
+    """Recounted from the released rows: a single-choice label whose votes sum to 1, or a
+    stance target with one vote, on a sentence that two or more annotators took."""
+    manifest = read_manifest(built)
+    rows = pa.concat_tables([pq.read_table(built / data_file(s)) for s in SPLITS]).to_pylist()
+    expect: dict[str, int] = {}
+    for f in manifest["schema"]["fields"]:
+        col = f"{f['name']}_votes"
+        if f["kind"] == "single":
+            expect[f["name"]] = sum(
+                1 for r in rows if r["n_annotators"] >= 2 and r["agreement"] != "adjudicated"
+                and sum((r[col] or {}).values()) == 1)
+        elif f["kind"] == "stance":
+            expect[f["name"]] = sum(
+                1 for r in rows if r["n_annotators"] >= 2 and r["agreement"] != "adjudicated"
+                for t in r[col] or [] if sum(v for k, v in t.items() if k != "target") == 1)
+    assert manifest["single_vote_labels"] == expect
+    assert any(expect.values())  # the synthetic votes include lone ones
+    card = (built / "README.md").read_text(encoding="utf-8")
+    assert "rest on a single vote" in card
+    for name, n in expect.items():
+        if n:
+            assert f"{n} `{name}` label" in card

@@ -417,6 +417,25 @@ def aggregate(annotations: pa.Table, sentence_ids: pa.Array, schema: SchemaLike,
         stats=stats)
 
 
+def single_votes(agg: Aggregation) -> dict[str, int]:
+    """Per single-choice and stance field: how many released labels rest on one vote
+    although two or more annotators took the sentence (the others skipped that field or,
+    for stance, that target); adjudicated sentences are not counted. Stance counts
+    (sentence, target) pairs."""
+    n_ann = np.asarray(agg.n_annotators, dtype=np.int64)
+    open_ = ~np.asarray(agg.adjudicated, dtype=np.bool_)
+    out: dict[str, int] = {}
+    for f in agg.fields:
+        if f.kind == "single" and f.counts is not None:
+            total = f.counts.sum(axis=1)
+            out[f.name] = int(np.sum((total == 1) & (n_ann >= 2) & open_))
+        elif f.kind == "stance" and f.stance is not None:
+            total = f.stance.counts.sum(axis=1)
+            s = f.stance.sent
+            out[f.name] = int(np.sum((total == 1) & (n_ann[s] >= 2) & open_[s]))
+    return out
+
+
 def _agreement(results: list[FieldResult], primary: str | None, gt_row: IntArray,
                n: int) -> pa.Array:
     codes: IntArray = np.full(n, -1, dtype=np.int64)

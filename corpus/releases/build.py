@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from corpus.errors import NothingToRelease, ReleaseError, WorkspaceError
 from corpus.releases import agreement as agreement_mod
 from corpus.releases import card, chart, splits
-from corpus.releases.aggregate import Aggregation, aggregate
+from corpus.releases.aggregate import Aggregation, aggregate, single_votes
 from corpus.releases.manifest import (
     FORMAT,
     content_sha256,
@@ -680,6 +680,7 @@ def _describe(schema: SchemaLike, agg: Aggregation, table: pa.Table,
                             if k in ("cancelled", "superseded", "orphans")}},
         "labels": labels,
         "label_columns": [f.name for f in agg.fields],
+        "single_vote_labels": single_votes(agg),
         "agreement": {
             "rows": agreement_rows,
             "krippendorff_alpha": agreement_mod.field_agreement(agg),

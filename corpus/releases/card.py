@@ -40,6 +40,14 @@ BASE_DESCRIPTIONS = {
 }
 
 
+def _kind(manifest: Mapping[str, Any], field: str) -> str | None:
+    """The schema kind of ``field`` in ``manifest`` (None if the schema lacks it)."""
+    for f in manifest.get("schema", {}).get("fields", []):
+        if f.get("name") == field:
+            return str(f.get("kind"))
+    return None
+
+
 def arrow_feature(dtype: pa.DataType) -> dict[str, Any]:
     """HF ``datasets`` YAML feature (without ``name``) of an Arrow type."""
     if pa.types.is_struct(dtype):
@@ -159,6 +167,15 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
         are = "splits are" if len(empty) > 1 else "split is"
         parts.append(f"> **Warning:** the {', '.join(empty)} {are} empty in this version: "
                      "too few articles for the split ratios.\n\n")
+    lone = {k: int(v) for k, v in (manifest.get("single_vote_labels") or {}).items() if v}
+    if lone:
+        what = ", ".join(f"{v} `{k}` label{'s' if v != 1 else ''}"
+                         + (" (sentence-target pairs)" if _kind(manifest, k) == "stance" else "")
+                         for k, v in lone.items())
+        parts.append(f"> **Warning:** {what} rest on a single vote although two or more "
+                     "annotators took the sentence (the others skipped that field or target): "
+                     "treat them as weak labels, or adjudicate them (`corpus adjudicate "
+                     "--where ...`).\n\n")
     described = [p for p in manifest.get("projects") or [] if isinstance(p, dict)]
     if described:
         parts.append("| Label Studio project | id | stance targets asked |\n| --- | --- | --- |\n")
