@@ -97,7 +97,10 @@ def test_streaming_equals_list(text: str, lang: str | None) -> None:
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(
-        st.text(alphabet="中文新闻芯片市场美国，、", min_size=1, max_size=20),
+        # A sentence never starts with "，" or "、": a stop followed by one goes on with the clause.
+        st.text(alphabet="中文新闻芯片市场美国，、", min_size=1, max_size=20).filter(
+            lambda p: p[0] not in "，、"
+        ),
         min_size=1,
         max_size=8,
     )

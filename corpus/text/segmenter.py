@@ -48,8 +48,10 @@ _WEAK = "!?"
 _DOTS = ".．"
 _ELLIPSES = "…⋯"
 _TERMS = _STRONG + _WEAK + _DOTS + _ELLIPSES
-_CLOSERS = "”’」』）)】\"'"
-_LIST_START = "0123456789０１２３４５６７８９(（一二三四五六七八九十百•●▪◦·"
+_CLOSERS = "”’」』）)】]\"'"
+_LIST_START = (
+    "0123456789０１２３４５６７８９(（一二三四五六七八九十百•●▪◦·abcdefghijklmnopqrstuvwxyz"
+)
 _PAIRS = {
     "“": "”",
     "「": "」",
@@ -57,6 +59,7 @@ _PAIRS = {
     "（": "）",
     "(": ")",
     "【": "】",
+    "[": "]",
     "《": "》",
     "〈": "〉",
 }
@@ -65,16 +68,25 @@ _STACK_SEARCH = 8  # how deep a closer looks for its opener past mismatched ones
 
 # A candidate boundary: a terminator, then any terminators and closers.
 _CLUSTER = re.compile(f"[{re.escape(_TERMS)}][{re.escape(_TERMS + _CLOSERS)}]*")
-_BRACKET = re.compile('[“”「」『』（）()【】《》〈〉"]')
-_MARK = re.compile(f'[{re.escape(_TERMS)}“”「」『』（）()【】《》〈〉"]')
+_BRACKET = re.compile('[“”「」『』（）()【】\\[\\]《》〈〉"]')
+_MARK = re.compile(f'[{re.escape(_TERMS)}“”「」『』（）()【】\\[\\]《》〈〉"]')
 _CLUSTER_TAIL = frozenset(_TERMS + _CLOSERS)
 _TAIL = re.compile(f"[{re.escape(_TERMS + _CLOSERS)}]*")
 _NONSPACE = re.compile(r"\S")
 _HEADING_BAD = re.compile("[，、；：,;:。！？｡!?…⋯]")
 _LIST_ITEM = re.compile(
-    r"(?:[0-9０-９]{1,3}[.．](?=\s|$)|[0-9０-９]{1,3}[)）]|[(（][0-9０-９]{1,3}[)）]"
-    r"|[一二三四五六七八九十百]{1,3}、|[•●▪◦·](?=\s))"
+    r"(?:[0-9０-９]{1,3}[.．](?=\s|$|[\u2e80-\U0010ffff])|[0-9０-９]{1,3}[.．]?[)）]"
+    r"|[(（][0-9０-９]{1,3}[)）]|[a-z][.)](?=\s)|[一二三四五六七八九十百]{1,3}、|[•●▪◦·](?=\s))"
 )
+# After a terminator run: these go on with the clause, so the run ends no sentence ("btw., she").
+_CLAUSE_GO_ON = frozenset(",;:，；：、")
+# Footnote references right after a sentence end stay with it: "martyr.[1]", "。[2][3]".
+_FOOTNOTE_REFS = re.compile(r"(?:\[[0-9]{1,3}\])+")
+# Bare footnote numbers glued to a full stop: "cold.12 Take", "(2019).3 13 The".
+_FOOTNOTE_NUMS = re.compile(r"[0-9]{1,3}(?: [0-9]{1,3})*(?=\s+[A-Z]|\Z)")
+_LETTER_LEFT = frozenset(' \t\n\r\u3000(（[“"‘«')  # what may stand before a one-letter "word"
+_PREV_WORD = re.compile(r"([A-Za-z]+)[ \t]+\Z")
+_LIST_GLUE = frozenset("；;：，、")  # ASCII "," and ":" only with a space after
 _WORD_TAIL = re.compile(r"(?<![A-Za-z.])[A-Za-z][A-Za-z.]{0,14}\Z")
 _INITIALISM = re.compile(r"[A-Za-z](?:\.[A-Za-z])+")
 _NON_TOKEN = re.compile(r"[^0-9A-Za-z０-９.,_:/@?=&#%~+\-]")
@@ -99,6 +111,13 @@ _ABBREVS = _TITLE_ABBREVS | frozenset(
     }
 )  # fmt: skip
 _CASED_ABBREVS = frozenset({"No", "Nos"})
+# Abbreviations that stand before a number ("p. 55", "no. 5", "Rs. 300"): no end before a digit.
+_NUMBER_ABBREVS = frozenset(
+    {
+        "no", "nos", "nr", "p", "pp", "rs", "sec", "secs", "art", "arts", "ch", "chap", "para",
+        "fig", "figs", "vol", "vols", "op", "tel", "ref", "pt", "pts",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,8 +349,20 @@ def _boundaries(text: str, ps: int, pe: int, max_len: int) -> list[int]:
                 return _boundaries_paired(text, ps, pe, max_len)
             else:
                 strong = c in _STRONG
-            if b >= pe or (not strong and not _weak_ends(text, a, text[a:b], ps, pe)):
+            if (
+                b >= pe
+                or text[b] in _CLAUSE_GO_ON
+                or (
+                    not strong
+                    and not _weak_ends(text, a, text[a:b], ps, pe, ends[-1] if ends else ps)
+                )
+            ):
                 continue
+            if text[b] in "[0123456789":
+                b = _footnote_end(text, b, pe)
+                if b >= pe:
+                    continue
+                done = b
             ends.append(b)
         elif c in _PAIRS:
             stack.append(_PAIRS[c])
@@ -387,17 +418,24 @@ def _boundaries_paired(text: str, ps: int, pe: int, max_len: int) -> list[int]:
                         b = q
                         break
         # Title marks 》〉 are no cluster closers, so inside a title depth stays > 0.
-        if depth > 0 or b >= pe:
+        if depth > 0 or b >= pe or text[b] in _CLAUSE_GO_ON:
             continue
-        if not strong and not _weak_ends(text, a, cl, ps, pe):
+        if not strong and not _weak_ends(text, a, cl, ps, pe, ends[-1] if ends else ps):
             continue
+        if text[b] in "[0123456789":
+            b = _footnote_end(text, b, pe)
+            if b >= pe:
+                continue
         ends.append(b)
     ends.append(pe)
     return ends
 
 
-def _weak_ends(text: str, a: int, cl: str, ps: int, pe: int) -> bool:
-    """Whether a cluster without strong terminator (``. ? !``, ellipsis) ends a sentence."""
+def _weak_ends(text: str, a: int, cl: str, ps: int, pe: int, us: int) -> bool:
+    """Whether a cluster without strong terminator (``. ? !``, ellipsis) ends a sentence.
+
+    ``us`` is the start of the current unit (the last sentence end, or ``ps``).
+    """
     c0 = cl[0]
     if len(cl) > 1 and cl[1] in _TERMS:
         # "?!", "!!": a run of two weak marks; dots and ellipses: mid-paragraph ellipsis.
@@ -412,34 +450,161 @@ def _weak_ends(text: str, a: int, cl: str, ps: int, pe: int) -> bool:
     if c0 == "．":
         if prv.isdigit() and nxt.isdigit():
             return False
-        return not _list_number(text, a, ps, nxt)
+        return not _list_number(text, a, ps, us, cl)
     # ASCII full stop.
-    if (nxt in _ASCII_WORD or nxt.isdigit()) and (ord(prv) < 0x2E80 or prv.isdigit()):
-        return False  # decimal, date, version, domain, e-mail, ".NET"
+    if (nxt == " " and text[a + 2 : a + 3] == ".") or (
+        prv == " " and a - 2 >= ps and text[a - 2] == "."
+    ):
+        spaced = _spaced_dots(text, a, ps, pe)
+        if spaced is not None:
+            return spaced
+    if nxt in _ASCII_WORD or nxt.isdigit():
+        if (
+            nxt.isdigit()
+            and (prv.islower() or prv in ")]")
+            and _FOOTNOTE_NUMS.match(text, a + 1, pe)
+        ):
+            return True  # footnote numbers: "a cold.12 Take"
+        if (ord(prv) < 0x2E80 or prv.isdigit()) and not _glued_sentence(text, a, ps, pe, prv, nxt):
+            return False  # decimal, date, version, domain, e-mail, ".NET"
     m = _WORD_TAIL.search(text, max(ps, a - 16), a)
     if m is not None:
         word = m.group()
-        return not (
-            (len(word) == 1 and word.isupper())
-            or word.lower() in _ABBREVS
-            or word in _CASED_ABBREVS
-            or _INITIALISM.fullmatch(word) is not None
-        )
-    return not _list_number(text, a, ps, nxt)
+        low = word.lower()
+        if low in _ABBREVS or word in _CASED_ABBREVS or _INITIALISM.fullmatch(word) is not None:
+            return False
+        if "." in word:  # glued sentences: "on Tuesday.Mr. Li"
+            word = word.rsplit(".", 1)[1]
+            low = word.lower()
+            if low in _ABBREVS or word in _CASED_ABBREVS:
+                return False
+        if (
+            len(word) == 1
+            and (a - 1 == ps or text[a - 2] in _LETTER_LEFT)
+            and not (word == "I" and _pronoun_i(text, m.start(), ps))
+        ):
+            return False  # an initial ("J. K. Rowling") or a letter ("item b. below"), not "don't."
+        if low in _NUMBER_ABBREVS and _next_char(text, a + 1, pe).isdigit():
+            return False  # "p. 55", "no. 5"
+    elif (
+        prv in "°º"
+        and a - 2 >= ps
+        and text[a - 2] in "Nn"
+        and _next_char(text, a + 1, pe).isdigit()
+    ):
+        return False  # "N°. 12"
+    if nxt.isspace():
+        k = text[a + 2] if nxt == " " and a + 2 < pe else _next_char(text, a + 1, pe)
+        if "a" <= k <= "z":
+            # A lower-case word goes on with the sentence ("a min. or two"), but a
+            # camel-cased name ("iPhone") or a letter list marker ("b. ") may open the next one.
+            j = text.find(k, a + 1, pe) + 1
+            if not (j < pe and (text[j].isupper() or _letter_marker(text, j, pe))):
+                return False
+    return not (prv.isdigit() and _list_number(text, a, ps, us, cl))
 
 
-def _list_number(text: str, a: int, ps: int, nxt: str) -> bool:
-    """Whether the stop at ``a`` closes a list number at line start ("1. ", "１．")."""
-    if not nxt.isspace():
+def _letter_marker(text: str, j: int, pe: int) -> bool:
+    """Whether the letter before ``j`` is a list marker: ``b. `` or ``b) ``."""
+    return text[j] in ".)" and j + 1 < pe and text[j + 1].isspace()
+
+
+def _next_char(text: str, k: int, pe: int) -> str:
+    """The first non-space character at or after ``k`` in the paragraph, or " "."""
+    while k < pe and text[k].isspace():
+        k += 1
+    return text[k] if k < pe else " "
+
+
+def _pronoun_i(text: str, ws: int, ps: int) -> bool:
+    """Whether the "I" starting at ``ws`` follows a lower-case word (``you and I.``)."""
+    m = _PREV_WORD.search(text, max(ps, ws - 24), ws)
+    return m is not None and m.group(1)[0].islower()
+
+
+def _glued_sentence(text: str, a: int, ps: int, pe: int, prv: str, nxt: str) -> bool:
+    """Whether a stop with no space after it still ends a sentence: "world.Today", "1,000.That".
+
+    A lower-case letter or digit before, a capitalised word after, and no URL or
+    e-mail address around it.
+    """
+    if not ("A" <= nxt <= "Z" and (prv.islower() or prv.isdigit())):
+        return False
+    k = a + 2
+    if not (k < pe and "a" <= text[k] <= "z"):
+        return False
+    ts = max(text.rfind(" ", ps, a), text.rfind("\n", ps, a)) + 1
+    te = text.find(" ", a, pe)
+    token = text[ts : te if te >= 0 else pe]
+    if token.startswith("www.") or any(c in token for c in "/@:"):
+        return False
+    d = token.find(".", a + 1 - ts)  # "site.Example.com": a domain goes on after the word
+    return d < 0 or d + 1 >= len(token) or not token[d + 1].isalnum()
+
+
+def _spaced_dots(text: str, a: int, ps: int, pe: int) -> bool | None:
+    """Decide a stop inside a spaced ellipsis (``. . .``); None when there is none.
+
+    Three spaced dots are an ellipsis (sentence-internal mid-paragraph). A stop
+    glued to the word before and followed by a spaced ellipsis ends the sentence
+    there (``done. . . . Then``); a spaced ellipsis followed by a fourth dot
+    (``so . . . . Then``) ends it after that dot. At the paragraph end the whole
+    run stays with the sentence.
+    """
+    rs = a
+    while rs - 2 >= ps and text[rs - 1] == " " and text[rs - 2] == ".":
+        rs -= 2
+    re_ = a + 1
+    while re_ + 1 < pe and text[re_] == " " and text[re_ + 1] == ".":
+        re_ += 2
+    n = (re_ - rs + 1) // 2
+    if n < 3:
+        return None
+    if re_ >= pe:
+        return False
+    glued = rs > ps and not text[rs - 1].isspace()
+    if glued and n >= 4:
+        return None if a == rs else False  # the first dot is a stop, judged as usual
+    if not glued and n >= 4:
+        return a == re_ - 1
+    return False
+
+
+def _footnote_end(text: str, b: int, pe: int) -> int:
+    """End of footnote references right after a sentence end at ``b`` (or ``b``)."""
+    if text[b] == "[":
+        m = _FOOTNOTE_REFS.match(text, b, pe)
+    elif text[b - 1] == ".":
+        m = _FOOTNOTE_NUMS.match(text, b, pe)
+    else:
+        return b
+    return b if m is None else m.end()
+
+
+def _list_number(text: str, a: int, ps: int, us: int, cl: str) -> bool:
+    """Whether the stop at ``a`` closes a list number ("1. ", "１．", "2.)", "• 3.", "；4.").
+
+    A list number stands at a line start, at the start of a unit (after a sentence
+    end) or after ``；：，、``, and is followed by a space, a CJK character or ``)``.
+    """
+    nxt = text[a + 1] if a + 1 < len(text) else " "
+    if not (nxt.isspace() or ord(nxt) >= 0x2E80 or cl[1:2] in (")", "）")):
         return False
     k = a
     while k > ps and a - k <= 3 and text[k - 1].isdigit():
         k -= 1
     if k == a or a - k > 3:
         return False
+    d = k
     while k > ps and text[k - 1] in " \t\u3000":
         k -= 1
-    return k == ps or text[k - 1] in _LINE_BREAKS
+    if k > ps and (text[k - 1] in _LIST_GLUE or (k < d and text[k - 1] in ",:")):
+        return True
+    if k > ps and text[k - 1] in "•●▪◦·":
+        k -= 1
+        while k > ps and text[k - 1] in " \t\u3000":
+            k -= 1
+    return k in (ps, us) or text[k - 1] in _LINE_BREAKS
 
 
 def _cap(text: str, a: int, b: int, max_len: int) -> Iterator[tuple[int, int]]:
