@@ -264,9 +264,10 @@ def test_schema_with_a_hostile_unknown_key_is_refused(tmp_path: Path) -> None:
 
 
 def test_hand_edited_manifest_fails_verify_naming_manifest_json(tmp_path: Path) -> None:
+    from factories import make_workspace
+
     from corpus.cli.main import app
     from corpus.releases.build import release
-    from tests.factories import make_workspace
 
     ws = make_workspace(tmp_path / "ws", n_sentences=200, annotators_per_sentence=2)
     info = release(ws, "hostile")

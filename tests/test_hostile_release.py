@@ -17,6 +17,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from factories import annotation_rows_table, make_workspace, sentence_rows
 from typer.testing import CliRunner
 
 import corpus
@@ -27,7 +28,6 @@ from corpus.releases.manifest import read_manifest, sha256_file
 from corpus.releases.model import SPLITS, data_file
 from corpus.releases.reader import load, resolve, verify, versions
 from corpus.workspace import Workspace
-from tests.factories import annotation_rows_table, make_workspace, sentence_rows
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "seeds" / "000_68e5fa63c6607158.txt"

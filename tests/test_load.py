@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from factories import make_workspace
 
 from corpus.errors import ReleaseError
 from corpus.releases.build import release
 from corpus.releases.manifest import read_manifest
 from corpus.releases.reader import load, resolve, versions
-from tests.factories import make_workspace
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import krippendorff
 import numpy as np
 import pyarrow as pa
 import pytest
+from factories import annotation_rows_table
 
 from corpus.errors import ReleaseError
 from corpus.labelschema import load_schema
 from corpus.releases.aggregate import Aggregation, aggregate
 from corpus.releases.agreement import alpha_from_counts, field_agreement, nominal_alpha, pairwise
-from tests.factories import annotation_rows_table
 
 SCHEMA = load_schema()
 T0 = datetime(2025, 3, 1, tzinfo=timezone.utc)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from factories import annotation_rows_table, make_workspace, sentence_rows
 
 from corpus.errors import IntegrityError, NothingToRelease, ReleaseError, WorkspaceError
 from corpus.releases.build import release
@@ -24,7 +25,6 @@ from corpus.releases.model import SPLITS, data_file
 from corpus.releases.reader import diff, load, verify, versions
 from corpus.releases.splits import article_position, parse_ratios
 from corpus.workspace import Workspace
-from tests.factories import annotation_rows_table, make_workspace, sentence_rows
 
 REPO = Path(__file__).resolve().parents[1]
 EXPECTED_FILES = {

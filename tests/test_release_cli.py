@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from factories import make_workspace
 from typer.testing import CliRunner
 
 from corpus.cli.main import app
 from corpus.releases.model import data_file
-from tests.factories import make_workspace
 
 runner = CliRunner()
 
