@@ -589,3 +589,23 @@ def test_labels_resting_on_one_vote_are_counted_and_the_card_warns(built: Path) 
     for name, n in expect.items():
         if n:
             assert f"{n} `{name}` label" in card
+
+
+def test_label_counts_tell_a_tie_from_no_answer(built: Path) -> None:
+    """A null single-choice label is a `(tie)` when annotators answered and `(no answer)`
+    when nobody did, recounted from the released rows; the card explains both."""
+    manifest = read_manifest(built)
+    rows = pa.concat_tables([pq.read_table(built / data_file(s)) for s in SPLITS]).to_pylist()
+    for f in manifest["schema"]["fields"]:
+        if f["kind"] != "single":
+            continue
+        col = f["name"]
+        nulls = [r for r in rows if r[col] is None]
+        ties = sum(1 for r in nulls if sum((r[f"{col}_votes"] or {}).values()) > 0)
+        dist = manifest["labels"][col]["all"]
+        assert dist.get("(tie)", 0) == ties, col
+        assert dist.get("(no answer)", 0) == len(nulls) - ties, col
+        assert "(none)" not in dist
+    assert any(manifest["labels"][f["name"]]["all"].get("(no answer)")
+               for f in manifest["schema"]["fields"] if f["kind"] == "single")
+    assert "`(no answer)` (nobody answered" in (built / "README.md").read_text(encoding="utf-8")

@@ -152,18 +152,40 @@ def _read_parquet(source: Path | pa.NativeFile, what: str, *,
         raise table_error(path, exc) from None  # one line, naming how to rebuild it
 
 
-def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str) -> dict[str, int]:
+NO_ANSWER = "(no answer)"
+"""A single-choice label nobody gave (every annotator left the field empty)."""
+TIE = "(tie)"
+"""A label whose top vote count was shared (null in the data)."""
+
+
+def _votes_total(votes: pa.Array) -> pa.Array:
+    """Per row, the sum of a single-choice field's vote struct (0 for a null struct)."""
+    total: Any = pa.array(np.zeros(len(votes), dtype=np.int64))
+    for i in range(votes.type.num_fields):
+        total = pc.add(total, pc.fill_null(pc.cast(votes.field(i), pa.int64()), 0))
+    return pc.fill_null(total, 0)
+
+
+def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str,
+                  votes: pa.Array | pa.ChunkedArray | None = None) -> dict[str, int]:
+    """Label -> rows (stance: ``target=label``). With the votes of a single-choice field,
+    a null label is told apart: ``(tie)`` (votes, none on top) or ``(no answer)``."""
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
+    if isinstance(votes, pa.ChunkedArray):
+        votes = votes.combine_chunks()
     if kind == "single":
         values = column
+        if votes is not None and pa.types.is_struct(votes.type) and votes.type.num_fields:
+            answered = pc.greater(_votes_total(votes), 0)
+            values = pc.coalesce(column, pc.if_else(answered, TIE, NO_ANSWER))
     elif kind in ("multi", "spans"):
         flat = pc.list_flatten(column)
         values = flat if kind == "multi" else flat.field("label")
     else:
         flat = pc.list_flatten(column)
         values = pc.binary_join_element_wise(
-            flat.field("target"), pc.fill_null(flat.field("label"), "(tie)"), "=")
+            flat.field("target"), pc.fill_null(flat.field("label"), TIE), "=")
     out: dict[str, int] = {}
     for item in pc.value_counts(values).to_pylist():
         key = item["values"]
@@ -652,9 +674,11 @@ def _describe(schema: SchemaLike, agg: Aggregation, table: pa.Table,
                    for f in schema.fields]
     labels: dict[str, dict[str, dict[str, int]]] = {}
     for f in agg.fields:
-        labels[f.name] = {"all": _label_counts(table[f.name], f.kind)}
+        vc = votes_column(f.name)
+        labels[f.name] = {"all": _label_counts(table[f.name], f.kind, table[vc])}
         for s in SPLITS:
-            labels[f.name][s] = _label_counts(split_tables[s][f.name], f.kind)
+            labels[f.name][s] = _label_counts(split_tables[s][f.name], f.kind,
+                                              split_tables[s][vc])
     agreement_rows = {k: 0 for k in ("unanimous", "majority", "tie", "adjudicated")}
     for item in pc.value_counts(agg.agreement).to_pylist():
         if item["values"] is not None:

@@ -254,8 +254,12 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                      "same person keeps the same pseudonym in every version; the mapping to "
                      "real accounts stays with the corpus maintainers.\n")
 
-    parts.append("\n## Label distribution\n\n`(none)` counts null labels (a tie, or nobody "
-                 "answered the field); stance rows are `target=label`, `(tie)` a tied target.\n\n")
+    parts.append("\n## Label distribution\n\nA null label is counted as `(tie)` (annotators "
+                 "answered, the top count was shared) or `(no answer)` (nobody answered the "
+                 "field); `(none)` is an empty choice list. Stance rows are `target=label`, "
+                 "`(tie)` a tied target; `not_about` is the annotators' answer that the "
+                 "sentence takes no stance on that target (not applicable), and a target "
+                 "nobody answered has no row.\n\n")
     labels = manifest.get("labels", {})
     for fname, dist in labels.items():
         parts.append(f"**{fname}**\n\n")
