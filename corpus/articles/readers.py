@@ -99,6 +99,9 @@ def from_html(html: str, source: str) -> RawArticle:
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     text = getattr(doc, "text", None) or ""
+    # Each line of trafilatura's text is one HTML block: a block boundary is a paragraph
+    # boundary, so the hard-wrap rule never glues a caption or byline onto the next block.
+    text = "\n\n".join(line for line in text.split("\n") if line.strip())
     cleaned = clean_article(normalize(text), detect_title=False,
                             title=_clean_meta(getattr(doc, "title", None)))
     tags = [t for raw in (getattr(doc, "tags", None) or []) for t in _split_tags(raw)]
