@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from corpus.articles.clean import same_text, strip_site_suffix
 from corpus.articles.readers import from_html
 from corpus.text.segmenter import segment
 
@@ -34,7 +37,8 @@ def test_bench_pages_scores_a_folder_of_pages(tmp_path: Path) -> None:
     suffixed = _PAGE.replace("<title>示例标题</title>", "<title>示例标题_科技_示例网</title>"
                              ).replace("<h1>示例标题</h1>", "")
     boiler = suffixed.replace(
-        "</article>", "<p>未经授权，不得转载、摘编本网站所有内容，违者必究，特此声明如上所述。</p></article>")
+        "</article>", "<p>Sign up for our newsletter and get the best of the news every morning.</p>"
+        "</article>")
     (tmp_path / "a.html").write_text(boiler, encoding="utf-8")
     (tmp_path / "a.expected.txt").write_text(
         "这是第一段正文，讲述了一个虚构的事件，内容足够长以便被当作正文保留下来。\n"
@@ -43,6 +47,53 @@ def test_bench_pages_scores_a_folder_of_pages(tmp_path: Path) -> None:
     pages = {p.page: p for p in bench_pages.measure(tmp_path)}
     a = pages["a"]
     assert a.text and a.expected == 2 and a.found == 1 and a.recall == 0.5
-    assert a.suffix and len(a.boilerplate) == 1 and "不得转载" in a.boilerplate[0]
+    assert a.suffix and len(a.boilerplate) == 1 and "Sign up" in a.boilerplate[0]
     assert not pages["b"].text and pages["b"].problem
     assert bench_pages.main([str(tmp_path)]) == 0
+
+
+_NEWS = "<p>这是一段虚构的新闻正文，用来确认正文本身会留下来，而且不会被当作页面杂项删除掉。</p>"
+
+
+def test_page_boilerplate_never_becomes_a_sentence() -> None:
+    """Share prompts, copyright notices, app promotions, hotline boxes, graphic links and
+    the related / comment lists after their header (blocks a blank line apart) are
+    dropped; the body stays."""
+    page = ("<html><head><title>虚构</title></head><body><article>" + _NEWS +
+            "<p>分享让更多人看到</p><p>【本文版权归示例网所有，未经授权，不得转载、摘编。】</p>"
+            "<p>下载示例新闻客户端 http://t.cn/abc</p>"
+            "<p>珍惜生命，自殺防治諮詢安心專線：1925</p>"
+            "<p>(Graphic: Fictional assets in 2030 - here)</p>" + _NEWS.replace("一段", "二段") +
+            "<h3>相关内容</h3><p>虚构的相关文章标题一</p><p>虚构的相关文章标题二</p>"
+            "<h3>发表评论</h3><p>网友甲</p></article></body></html>")
+    text = from_html(page, "p.html").text
+    assert "这是一段虚构" in text and "这是二段虚构" in text
+    for junk in ("分享让更多人", "不得转载", "客户端", "安心專線", "Graphic", "相关内容",
+                 "相关文章标题", "发表评论", "网友甲"):
+        assert junk not in text, (junk, text)
+
+
+@pytest.mark.parametrize(("title", "expected"), [
+    ("虚构标题说明一件事情_科技_示例网", "虚构标题说明一件事情"),
+    ("虚構標題說明一件事情 - 社會 - 示例時報", "虚構標題說明一件事情"),
+    ("虚構標題說明一件事 | 社會 | 示例社 ABC", "虚構標題說明一件事"),
+    ("虚构标题说明一件事情--示例网", "虚构标题说明一件事情"),
+    ("虚构标题说明一件事情-示例网", "虚构标题说明一件事情"),
+    ("虚構標題_一次旅行 @ 某人的家_藍天 :: 示例部落 ::", "虚構標題_一次旅行 @ 某人的家"),
+    ("A fictional headline about prices - Example News", "A fictional headline about prices"),
+    ("Prices rose 2% - year on year", "Prices rose 2% - year on year"),
+    ("COVID-19 cases fall in a fictional town", "COVID-19 cases fall in a fictional town"),
+    ("Sino-US talks resume in a fictional city", "Sino-US talks resume in a fictional city"),
+    ("短标题-示例网", "短标题-示例网"),
+])
+def test_site_suffix_is_cut_from_the_title(title: str, expected: str) -> None:
+    assert strip_site_suffix(title) == expected
+
+
+def test_headline_repeated_above_the_body_is_the_title_not_a_sentence() -> None:
+    page = ("<html><head><title>虚构的头条新闻标题_示例网</title></head><body><article>"
+            "<h1>虚构的“头条”新闻标题</h1>" + _NEWS + _NEWS.replace("一段", "二段") +
+            "</article></body></html>")
+    article = from_html(page, "h.html")
+    assert article.title and same_text(article.title, "虚构的头条新闻标题")  # no "_示例网"
+    assert article.text.startswith("这是一段虚构"), article.text

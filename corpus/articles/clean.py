@@ -27,7 +27,9 @@ _REFS_START = re.compile(r"^(?:参考资料|參考資料|参考文献|參考文�
                          r"\s*[:：]?\s*$", re.IGNORECASE)
 _BLOCK_START = re.compile(
     r"^(?:推荐阅读|推薦閱讀|相关阅读|相關閱讀|相关新闻|相關新聞|相关推荐|热门推荐|热门文章|"
-    r"友情链接|友情鏈接|更多|猜你喜欢|延伸阅读|Related|Read more|Recommended)\s*[:：]?\s*$",
+    r"友情链接|友情鏈接|更多|猜你喜欢|延伸阅读|Related|Read more|Recommended|"
+    r"相关内容|相關內容|文章评论|文章評論|发表评论|發表評論|网友评论|網友評論|精彩视频推荐|"
+    r"精彩視頻推薦|热门视频|熱門視頻)\s*[:：]?\s*$",
     re.IGNORECASE,
 )
 _BOILERPLATE_LINE = re.compile(
@@ -42,7 +44,14 @@ _BOILERPLATE_LINE = re.compile(
     r".*(?:©|\(c\)|Copyright|CopyRight|COPYRIGHT|版权所有|版權所有|All Rights Reserved).*|"
     r".*(?:ICP备|ICP證|ICP证|公网安备|公網安備|网安备).*|"
     r".*(?:本站资料|本站内容|本站文章).*(?:版权|学习交流|转载).*|"
-    r"(?:如有版权问题|如有侵权).*"
+    r"(?:如有版权问题|如有侵权).*|"
+    r".*(?:分享让更多人看到|分享讓更多人看到).*|"
+    r".*(?:未经授权|未經授權|未经许可|未經許可).{0,12}(?:不得|禁止)(?:转载|轉載).*|"
+    r".*(?:不得转载、摘编|不得轉載、摘編).*|"
+    r".{0,30}(?:下载|下載|打开|打開|扫码下载|掃碼下載).{0,12}(?:客户端|客戶端|APP|App|app)"
+    r".{0,40}|"
+    r".*(?:安心专线|安心專線|生命线协谈|生命線協談|自杀防治|自殺防治|张老师专线|張老師專線).*|"
+    r"\((?:Graphic|GRAPHIC|Graphics|Chart|Factbox|Interactive)s?:[^()]{0,120}\)"
     r")$"
 )
 
@@ -75,6 +84,46 @@ def _iso_date(match: re.Match[str]) -> str | None:
     return day_iso + "T" + ":".join(f"{part:02d}" for part in parts)
 
 
+_SITE_SEPARATOR = re.compile(
+    r"(?:\s+[-–—|｜·]\s+|\s*[_｜]\s*|\s*--\s*|(?<=[\u3400-\u9fff》」』）”！？])-)"
+    r"(?P<tail>[^_｜|]{1,15})$")
+_PIXNET_TAIL = re.compile(r"\s*::[^:]{1,30}::\s*$")
+_LOOSE = re.compile(r"[\s\"'“”‘’「」『』《》〈〉]+")
+
+
+def strip_site_suffix(title: str) -> str:
+    """``title`` without the site and channel names pages append (``Headline_科技_腾讯网``,
+    ``Headline - 社會 - 自由時報``, ``Headline | Site``, ``Headline--大河网``,
+    ``Headline :: Site ::``): trailing parts after a separator, each at most 15 characters
+    and shorter than what stays, not starting with a digit or a lower-case Latin letter,
+    while at least 6 characters stay."""
+    out = _PIXNET_TAIL.sub("", title).strip()
+    for _ in range(3):
+        m = _SITE_SEPARATOR.search(out)
+        if m is None:
+            break
+        head = out[:m.start()].rstrip()
+        tail = m.group("tail").strip()
+        if (len(head) < 6 or len(tail) >= len(head) or not tail or tail[0].isdigit()
+                or (tail[0].isascii() and tail[0].islower())):  # a site name is capitalised
+            break
+        out = head
+    return out
+
+
+def same_text(a: str, b: str) -> bool:
+    """Whether two lines say the same, quote marks and whitespace ignored."""
+    return _LOOSE.sub("", a) == _LOOSE.sub("", b)
+
+
+_PROSE_END = re.compile(r"[。！？!?.…；;][”’」』\"')）)]*$")
+
+
+def _is_prose(line: str) -> bool:
+    """A body line rather than a link title: long, or ending in a sentence terminator."""
+    return len(line) >= 40 or bool(_PROSE_END.search(line))
+
+
 def _is_title_line(line: str) -> bool:
     return 0 < len(line) <= 80 and line[-1] not in "。！？!?.…；;"
 
@@ -100,10 +149,10 @@ def clean_article(
     for raw in lines:
         line = raw.strip()
         if not line:
-            if mode == "block":
-                mode = "body"
             body.append("")
             continue
+        if mode == "block" and _is_prose(line):
+            mode = "body"  # the list of links is over (HTML blocks come blank-line apart)
         date = _DATE_LINE.match(line)
         if date:
             result.published_at = result.published_at or _iso_date(date)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from corpus.articles import metadata
-from corpus.articles.clean import clean_article
+from corpus.articles.clean import clean_article, same_text, strip_site_suffix
 from corpus.articles.decode import decode_bytes
 from corpus.articles.files import (
     HTML_SUFFIXES,
@@ -102,14 +102,25 @@ def from_html(html: str, source: str) -> RawArticle:
     # Each line of trafilatura's text is one HTML block: a block boundary is a paragraph
     # boundary, so the hard-wrap rule never glues a caption or byline onto the next block.
     text = "\n\n".join(line for line in text.split("\n") if line.strip())
-    cleaned = clean_article(normalize(text), detect_title=False,
-                            title=_clean_meta(getattr(doc, "title", None)))
+    page_title = _clean_meta(getattr(doc, "title", None))
+    title = strip_site_suffix(page_title) if page_title else None
+    cleaned = clean_article(normalize(text), detect_title=False, title=title)
+    cleaned.text = _without_headline(cleaned.text, [t for t in (title, page_title) if t])
     tags = [t for raw in (getattr(doc, "tags", None) or []) for t in _split_tags(raw)]
     return RawArticle(
         source=source, text=cleaned.text, title=cleaned.title,
         published_at=cleaned.published_at or _clean_meta(getattr(doc, "date", None)),
         tags=cleaned.tags or tags, references=cleaned.references,
     )
+
+
+def _without_headline(text: str, titles: list[str]) -> str:
+    """``text`` without its first paragraph when that only repeats the title (pages
+    print the headline above the body: it is the title, not a sentence)."""
+    first, sep, rest = text.partition("\n\n")
+    if sep and any(same_text(first.strip(), t) for t in titles):
+        return rest.lstrip("\n")
+    return text
 
 
 def _clean_meta(value: Any) -> str | None:
