@@ -97,3 +97,17 @@ def test_headline_repeated_above_the_body_is_the_title_not_a_sentence() -> None:
     article = from_html(page, "h.html")
     assert article.title and same_text(article.title, "虚构的头条新闻标题")  # no "_示例网"
     assert article.text.startswith("这是一段虚构"), article.text
+
+
+def test_article_laid_out_in_table_cells_is_read_without_the_menus() -> None:
+    """An old portal page whose article sits in <table> cells yields its prose; the menu
+    rows and short link cells around it stay out."""
+    menu = "".join(f"<a href='/{i}'>栏目{i}</a> | " for i in range(12))
+    page = ("<html><head><title>虚构旧门户</title></head><body>"
+            f"<table><tr><td>{menu}</td></tr><tr><td>首页</td><td>博客</td></tr></table>"
+            "<table><tr><td><p>这是一篇放在表格单元格里的虚构文章的第一段，讲的是一次旅行的经过，"
+            "内容足够长。</p><p>第二段也在同一个单元格里，说明当天的天气很好，大家都很开心。</p>"
+            "</td></tr></table></body></html>")
+    text = from_html(page, "t.html").text
+    assert "第一段" in text and "第二段" in text, text
+    assert "栏目" not in text and "博客" not in text, text

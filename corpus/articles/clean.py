@@ -119,7 +119,7 @@ def same_text(a: str, b: str) -> bool:
 _PROSE_END = re.compile(r"[。！？!?.…；;][”’」』\"')）)]*$")
 
 
-def _is_prose(line: str) -> bool:
+def is_prose(line: str) -> bool:
     """A body line rather than a link title: long, or ending in a sentence terminator."""
     return len(line) >= 40 or bool(_PROSE_END.search(line))
 
@@ -151,7 +151,7 @@ def clean_article(
         if not line:
             body.append("")
             continue
-        if mode == "block" and _is_prose(line):
+        if mode == "block" and is_prose(line):
             mode = "body"  # the list of links is over (HTML blocks come blank-line apart)
         date = _DATE_LINE.match(line)
         if date:

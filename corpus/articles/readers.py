@@ -7,13 +7,14 @@ import hashlib
 import json
 import math
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from corpus.articles import metadata
-from corpus.articles.clean import clean_article, same_text, strip_site_suffix
+from corpus.articles.clean import clean_article, is_prose, same_text, strip_site_suffix
 from corpus.articles.decode import decode_bytes
 from corpus.articles.files import (
     HTML_SUFFIXES,
@@ -99,6 +100,8 @@ def from_html(html: str, source: str) -> RawArticle:
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
     text = getattr(doc, "text", None) or ""
+    if not text.strip():
+        text = _prose_in_tables(html)
     # Each line of trafilatura's text is one HTML block: a block boundary is a paragraph
     # boundary, so the hard-wrap rule never glues a caption or byline onto the next block.
     text = "\n\n".join(line for line in text.split("\n") if line.strip())
@@ -112,6 +115,25 @@ def from_html(html: str, source: str) -> RawArticle:
         published_at=cleaned.published_at or _clean_meta(getattr(doc, "date", None)),
         tags=cleaned.tags or tags, references=cleaned.references,
     )
+
+
+_CELL_SPLIT = re.compile(r"(?<!\\)\|")
+
+
+def _prose_in_tables(html: str) -> str:
+    """The prose cells of a page laid out in ``<table>`` cells (old portals): extraction
+    with tables, keeping only cells that read as prose (see ``is_prose``), one per line,
+    so the navigation tables around the article stay out (a cell of ``a | b | c | d``
+    links is a menu, however long)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=False, include_comments=False, include_tables=True,
+        include_images=False, include_links=False, favor_precision=False)
+    cells = (c.replace("\\|", "|").strip()
+             for line in (getattr(doc, "text", None) or "").split("\n")
+             for c in _CELL_SPLIT.split(line))
+    return "\n".join(c for c in cells if c and is_prose(c) and c.count("|") < 3)  # no menus
 
 
 def _without_headline(text: str, titles: list[str]) -> str:
