@@ -19,6 +19,8 @@ SCHEMA_YAML = "claims_stance.yaml"
 GUIDELINES = "guidelines.md"
 USERDICT = "jieba_userdict.txt"
 LABEL_CONFIG = "label_config.xml"
+ABBREVIATIONS = ("abbreviations_en.txt",)
+"""The segmenter's abbreviation files, one per language."""
 
 _REINSTALL = "reinstall the package: pip install --force-reinstall claim-corpus"
 

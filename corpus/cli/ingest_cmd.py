@@ -14,6 +14,26 @@ from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
 from corpus.sentences import MAX_WORKERS, SplitReport, split
 
+AbbreviationsOpt = Annotated[list[Path] | None, typer.Option(
+    "--abbreviations", help="Your own abbreviations file (see schema/abbreviations_en.txt), "
+    "added to the shipped ones; repeatable.", show_default=False)]
+
+
+def use_own_abbreviations(files: list[Path] | None) -> None:
+    """Add ``files`` to the segmenter's abbreviations, here and (through the setting) in
+    every worker process the split starts; a bad file fails before any work."""
+    if not files:
+        return
+    import os
+
+    from corpus.text.segmenter import ABBREVIATIONS_ENV, use_abbreviations
+
+    given = [str(p.resolve()) for p in files]
+    use_abbreviations(*given)
+    os.environ[ABBREVIATIONS_ENV] = os.pathsep.join(
+        [p for p in os.environ.get(ABBREVIATIONS_ENV, "").split(os.pathsep) if p] + given)
+
+
 MaxArticleOpt = Annotated[float, typer.Option(
     "--max-article-mb", help="Refuse an article (a file, or a JSONL line) bigger than this "
     "many MB; split skips such articles already in the table.")]
@@ -33,8 +53,10 @@ def ingest_cli(
     max_len: Annotated[int, typer.Option(min=1, help="Sentence length cap in characters.")]
     = 300,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
+    abbreviations: AbbreviationsOpt = None,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
+    use_own_abbreviations(abbreviations)
     ws = workspace(workspace_dir)
     with progress_bar("ingest") as update:
         report = ingest(paths, ws, progress=update, max_article_mb=max_article_mb)
@@ -61,8 +83,10 @@ def split_cli(
     address: Annotated[str | None, typer.Option(
         help="Ray cluster to run on (ray://HOST:10001, HOST:6379 or auto); default: a "
         "local Ray.")] = None,
+    abbreviations: AbbreviationsOpt = None,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
+    use_own_abbreviations(abbreviations)
     if run_split(workspace(workspace_dir).root, max_len, workers,
                  max_article_mb=max_article_mb, engine=engine, address=address).skipped:
         raise typer.Exit(1)

@@ -31,10 +31,12 @@ Interpretations of the conventions, beyond docs/design.md:
 from __future__ import annotations
 
 import gc
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from corpus.errors import check_int
 
@@ -94,30 +96,73 @@ _LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 _ASCII_WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _URL_GLUE = _ASCII_WORD | frozenset("=&/#%~+-")
 
-# Abbreviations that may stand at the end of a line without ending it.
-_TITLE_ABBREVS = frozenset(
-    {
-        "mr", "mrs", "ms", "dr", "prof", "st", "mt", "gen", "gov", "sen", "rep", "lt",
-        "col", "capt", "sgt", "rev", "hon", "fig", "figs", "vol", "vols", "pp", "cf", "vs",
-        "e.g", "i.e", "viz", "approx", "dept", "ave", "blvd", "rd",
-    }
-)  # fmt: skip
-# Everything that never ends a sentence inside a paragraph (compared lower-cased).
-_ABBREVS = _TITLE_ABBREVS | frozenset(
-    {
-        "sr", "jr", "inc", "ltd", "co", "corp", "bros", "llc", "plc", "etc", "al", "ca",
-        "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-        "ph.d",
-    }
-)  # fmt: skip
-_CASED_ABBREVS = frozenset({"No", "Nos"})
-# Abbreviations that stand before a number ("p. 55", "no. 5", "Rs. 300"): no end before a digit.
-_NUMBER_ABBREVS = frozenset(
-    {
-        "no", "nos", "nr", "p", "pp", "rs", "sec", "secs", "art", "arts", "ch", "chap", "para",
-        "fig", "figs", "vol", "vols", "op", "tel", "ref", "pt", "pts",
-    }
-)  # fmt: skip
+ABBREVIATIONS_ENV = "CORPUS_ABBREVIATIONS"
+"""The setting that names your own abbreviation files (joined with ``os.pathsep``)."""
+_SECTIONS = ("title", "other", "cased", "number")
+
+
+def read_abbreviations(path: Path) -> dict[str, set[str]]:
+    """The abbreviations of one file, by section (``[title]``, ``[other]``, ``[cased]``,
+    ``[number]``; see ``schema/abbreviations_en.txt``). A bad file is a ConfigError naming
+    the file and line."""
+    from corpus.errors import ConfigError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the abbreviations ({type(exc).__name__})",
+                          hint="give a readable UTF-8 text file, one abbreviation per line"
+                          ) from None
+    out: dict[str, set[str]] = {k: set() for k in _SECTIONS}
+    section: str | None = None
+    for n, raw in enumerate(lines, 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+            if section not in out:
+                raise ConfigError(f"{path}:{n}: unknown section [{section}]",
+                                  hint="use [title], [other], [cased] or [number]")
+            continue
+        word = line.rstrip(".")
+        if section is None or not word or any(c.isspace() for c in word):
+            raise ConfigError(f"{path}:{n}: {line!r} is not an abbreviation under a section",
+                              hint="one word per line (no spaces), after a [section] line")
+        out[section].add(word if section == "cased" else word.lower())
+    return out
+
+
+def _abbreviation_files() -> list[Path]:
+    """The shipped files (one per language), then the files the setting names."""
+    from corpus.resources import ABBREVIATIONS, resource_path
+
+    own = [Path(p) for p in os.environ.get(ABBREVIATIONS_ENV, "").split(os.pathsep) if p]
+    return [resource_path(name) for name in ABBREVIATIONS] + own
+
+
+def use_abbreviations(*extra: Path | str) -> None:
+    """Load the abbreviations (shipped, the setting's, then ``extra``) into the segmenter.
+
+    Called at import; call it again with your own files (``corpus split
+    --abbreviations FILE`` does, and sets the setting so worker processes load them too).
+    """
+    global _TITLE_ABBREVS, _ABBREVS, _CASED_ABBREVS, _NUMBER_ABBREVS
+    merged: dict[str, set[str]] = {k: set() for k in _SECTIONS}
+    for path in [*_abbreviation_files(), *(Path(p) for p in extra)]:
+        for k, words in read_abbreviations(path).items():
+            merged[k] |= words
+    _TITLE_ABBREVS = frozenset(merged["title"])
+    _ABBREVS = _TITLE_ABBREVS | frozenset(merged["other"])
+    _CASED_ABBREVS = frozenset(merged["cased"])
+    _NUMBER_ABBREVS = frozenset(merged["number"])
+
+
+_TITLE_ABBREVS: frozenset[str] = frozenset()
+_ABBREVS: frozenset[str] = frozenset()
+_CASED_ABBREVS: frozenset[str] = frozenset()
+_NUMBER_ABBREVS: frozenset[str] = frozenset()
+use_abbreviations()
 
 
 @dataclass(frozen=True, slots=True)
