@@ -73,6 +73,10 @@ def generate(target_bytes: int, seed: int = 7) -> list[str]:
     return articles
 
 
+BARE_SCAN = re.compile(r"[^。！？!?.\n]+[。！？!?.]*[”’」』）)]*")
+"""The cheapest possible sentence scan (no rules): the machine-independent yardstick."""
+
+
 def mb(texts: list[str]) -> float:
     return sum(len(t.encode("utf-8")) for t in texts) / 1e6
 
@@ -128,6 +132,9 @@ def main() -> None:
     seg_full = rate("corpus.segment (full corpus)", articles,
                     lambda ts: [segment(t) for t in ts])
     seg_sample = rate("corpus.segment (sample)", sample, lambda ts: [segment(t) for t in ts])
+    scan = rate("bare regex scan (sample)", sample, lambda ts: [BARE_SCAN.findall(t) for t in ts])
+    print(f"ratio corpus.segment / bare regex scan (CPU, same sample, same run): "
+          f"{seg_sample / scan:.3f} (the yardstick of issue 16: a new rule may cost <= 10%)")
     sentences = [s.text for t in sample for s in segment(t)]
     tokenize_many(["预热"])  # load the dictionaries outside the timing
     tokenize_many(["预热"], engine="jieba")
