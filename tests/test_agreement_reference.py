@@ -20,13 +20,12 @@ import pytest
 from factories import annotation_rows_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sklearn import metrics as sklearn_metrics
 
 from corpus.labelschema import load_schema
 from corpus.labelstudio.team import BOOTSTRAP_SAMPLES, _bootstrap
 from corpus.releases.aggregate import Aggregation, aggregate
 from corpus.releases.agreement import field_agreement, nominal_alpha, pairwise
-
-sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
 SCHEMA = load_schema()
 FIELDS = {f.name: f for f in SCHEMA.fields}
