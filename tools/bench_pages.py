@@ -124,6 +124,7 @@ def measure(folder: Path) -> list[Page]:
         page = Page(p.name.removesuffix(".html"))
         art = by_page.get(p.name)
         want, never = _expected(folder, page.page)
+        every = [w for w in want if _norm(w)]
         kept = [w for w in want if not BOILERPLATE.search(w.strip())  # must go: not counted
                 and not METADATA.match(w.strip())]
         page.furniture = len(want) - len(kept)
@@ -135,7 +136,6 @@ def measure(folder: Path) -> list[Page]:
             continue
         page.text = True
         body = _norm(art["text"])
-        every = [w for w in _expected(folder, page.page)[0] if _norm(w)]
         page.strict = (sum(1 for w in every if _norm(w) in body) / len(every)) if every else None
         page.found = sum(1 for w in want if _norm(w) in body)
         sents = by_article.get(art["article_id"], [])
