@@ -40,7 +40,7 @@ from pathlib import Path
 
 from corpus.errors import check_int
 
-__all__ = ["HEADING_MAX_LEN", "Sentence", "iter_segments", "segment"]
+__all__ = ["HEADING_MAX_LEN", "Sentence", "iter_segments", "segment", "sentence_text"]
 
 HEADING_MAX_LEN = 30
 _GC_PAUSE_MIN = 1 << 16  # characters of input from which segment() pauses the cyclic GC
@@ -167,7 +167,11 @@ use_abbreviations()
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """One sentence or heading: ``article_text[start:end] == text``."""
+    """One sentence or heading: ``sentence_text(article_text[start:end]) == text``.
+
+    ``text`` is the slice itself unless it holds a line break, a tab or a run of
+    spaces: then those are folded (see :func:`sentence_text`).
+    """
 
     text: str
     start: int
@@ -193,6 +197,49 @@ _new = object.__new__
 # 2.5x faster than the frozen dataclass __init__ (object.__setattr__ per field),
 # which is a third of the segmenter's run time on news text.
 _set_fields = tuple(Sentence.__dict__[f].__set__ for f in Sentence.__slots__)
+
+
+# A line break (with the spaces around it), a tab or a run of spaces inside a sentence.
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits at
+_LOOSE = re.compile(f"[\t{_BREAKS}]|  ")
+_FOLD = re.compile(f"[ \t]*[{_BREAKS}]\\s*|[ \t]{{2,}}|\t")
+# A hard wrap right before these is dropped, not made a space ("pricing\n." -> "pricing.").
+_NO_SPACE_BEFORE = frozenset(".,;:!?%)]}”’" + "。，、；：！？）】」』》〉")
+
+
+def _wide(ch: str) -> bool:
+    """CJK ideographs, kana, hangul and their punctuation: lines join without a space."""
+    return ("\u2e80" <= ch <= "\ua4cf" or "\uac00" <= ch <= "\ud7af"
+            or "\uf900" <= ch <= "\ufaff" or "\ufe30" <= ch <= "\ufe4f"
+            or "\uff00" <= ch <= "\uffef" or "\U00020000" <= ch <= "\U0003134f")
+
+
+def _fold(m: re.Match[str]) -> str:
+    if not m.group().strip(" \t"):
+        return " "                                # a tab or a run of spaces
+    raw, a, b = m.string, m.start(), m.end()
+    before, after = raw[a - 1] if a else "", raw[b] if b < len(raw) else ""
+    if not before or not after or after in _NO_SPACE_BEFORE or (_wide(before) and _wide(after)):
+        return ""
+    return " "
+
+
+def sentence_text(raw: str) -> str:
+    """The text of a sentence whose slice of the article is ``raw``.
+
+    A hard wrap inside the sentence (a line break and the spaces around it) joins
+    the two lines: with nothing between two CJK characters or before punctuation
+    (``。，.,;:)``), with one space otherwise. A tab or a run of spaces becomes one
+    space. Any other slice is returned as is.
+
+    >>> sentence_text("up to 400 yd \n( 365.8 m ).")
+    'up to 400 yd ( 365.8 m ).'
+    >>> sentence_text("芯片出口\n管制。")
+    '芯片出口管制。'
+    """
+    if _LOOSE.search(raw) is None:
+        return raw
+    return _FOLD.sub(_fold, raw)
 
 
 def segment(text: str, lang: str | None = None, *, max_len: int = 300) -> list[Sentence]:
@@ -229,6 +276,7 @@ def _generate(text: str, max_len: int) -> Iterator[Sentence]:
         sent_idx = 0
         prev = ps
         ends = [pe] if kind == "heading" else _boundaries(text, ps, pe, max_len)
+        loose = _LOOSE.search(text, ps, pe) is not None  # once per paragraph, not per sentence
         for b in ends:
             # Paragraphs are stripped and every inner end follows a terminator or
             # closer, so only the start of a sentence can be whitespace.
@@ -241,7 +289,7 @@ def _generate(text: str, max_len: int) -> Iterator[Sentence]:
             e = b
             if e - a <= max_len:
                 s = new(Sentence)
-                set_text(s, seg)
+                set_text(s, sentence_text(seg) if loose else seg)
                 set_start(s, a)
                 set_end(s, e)
                 set_kind(s, kind)
@@ -251,7 +299,7 @@ def _generate(text: str, max_len: int) -> Iterator[Sentence]:
                 sent_idx += 1
             else:
                 for ca, ce in _cap(text, a, e, max_len):
-                    yield Sentence(text[ca:ce], ca, ce, kind, para_idx, sent_idx)
+                    yield Sentence(sentence_text(text[ca:ce]), ca, ce, kind, para_idx, sent_idx)
                     sent_idx += 1
 
 
