@@ -118,7 +118,7 @@ def test_plain_chinese_sentences_are_found(parts: list[str]) -> None:
 @given(texts, st.integers(min_value=1, max_value=300))
 def test_fast_path_agrees_with_paired_path(text: str, max_len: int) -> None:
     """The stack-based fast path decides exactly like the full pair resolution."""
-    for kind, ps, pe in _paragraphs(text, max_len):
+    for kind, ps, pe, _wrapped in _paragraphs(text, max_len):
         if kind == "sentence":
             fast = _boundaries(text, ps, pe, max_len)
             assert fast == _boundaries_paired(text, ps, pe, max_len)
