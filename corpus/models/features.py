@@ -236,7 +236,10 @@ def fit_linear(texts: Sequence[str], labels: Sequence[str], config: FeatureConfi
     clf.fit(x, list(labels))
     if tuple(str(c) for c in clf.classes_) != classes:   # sorted either way
         raise AssertionError("classifier classes out of order")
-    return LinearModel(config, blocks, classes, np.asarray(clf.coef_, dtype=np.float64),
+    # weights are stored as float32: round them now, so a stored model scores exactly as
+    # the one just trained
+    coef = np.asarray(clf.coef_, dtype=np.float32).astype(np.float64)
+    return LinearModel(config, blocks, classes, coef,
                        np.asarray(clf.intercept_, dtype=np.float64), known)
 
 
