@@ -123,6 +123,11 @@ def test_fit_trains_every_field_and_stores_cv_macro_f1(ws: Workspace) -> None:
     claim = next(f for f in meta["fields"] if f["name"] == "claim")
     assert claim["metrics"]["counts"] == {"claim": 24, "no_claim": 48}
     assert claim["metrics"]["folds"] == 5
+    # stance learns the targets a sentence mentions: the other target's not_about is not
+    # a judgment the model is ever asked for
+    stance = next(f for f in meta["fields"] if f["name"] == "stance")
+    assert stance["metrics"]["counts"] == {"against": 12, "favor": 12}
+    assert stance["targets"] == ["央行", "英伟达"]
     # plain arrays: loadable without pickle
     with np.load(model.path / "weights.npz", allow_pickle=False) as npz:
         assert all(npz[k].dtype != object for k in npz.files)

@@ -3,7 +3,8 @@
 :func:`fit` turns the project's annotations (``workspace/annotations.parquet``, one
 label per sentence by the release's vote rules, :func:`corpus.releases.aggregate.aggregate`,
 adjudication decisions included) into one training set per field — ``claim``,
-``checkworthy`` and every stance field (one row per judged sentence and target) — and
+``checkworthy`` and every stance field (one row per judged sentence and target the
+sentence mentions) — and
 fits a character n-gram logistic regression on each (:mod:`corpus.models.features`).
 Each field's 5-fold cross-validated macro-F1 is reported and stored with the model.
 
@@ -191,9 +192,7 @@ class BaselineModel:
 
     def mentioned(self, text: str, targets: Sequence[str]) -> list[str]:
         """The ``targets`` that ``text`` names (the target or an alias, case-insensitive)."""
-        low = text.casefold()
-        return [t for t in targets
-                if any(n.casefold() in low for n in (t, *self.aliases.get(t, ())) if n)]
+        return [t for t in targets if mentions(text, t, self.aliases)]
 
     def suggest(self, sentences: Sequence[SentenceInput]) -> list[Suggestion]:
         """One suggestion per sentence that gets at least one answer, in input order."""
@@ -250,6 +249,12 @@ def _project_state(workspace: Workspace, project: str) -> dict[str, Any]:
     return state
 
 
+def mentions(text: str, target: str, aliases: Mapping[str, Sequence[str]]) -> bool:
+    """True when ``text`` names ``target`` or one of its aliases (case-insensitive)."""
+    low = text.casefold()
+    return any(n.casefold() in low for n in (target, *aliases.get(target, ())) if n)
+
+
 def target_aliases(state: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     """Target -> its names (target first, then aliases) from a pushed project's state."""
     out: dict[str, tuple[str, ...]] = {str(t): (str(t),) for t in state.get("targets") or ()}
@@ -263,9 +268,12 @@ def target_aliases(state: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
 def training_sets(workspace: Workspace, project: str,
                   schema: LabelSchema | None = None) -> dict[str, TrainingSet]:
     """Per learnable field of ``schema``: the project's labelled sentences (one label per
-    sentence and target, by the release's vote rules)."""
+    sentence and target, by the release's vote rules; stance: only the targets a sentence
+    mentions, the only ones the model is asked about)."""
     schema = schema or load_schema()
-    project_id = int(_project_state(workspace, project)["project_id"])
+    state = _project_state(workspace, project)
+    project_id = int(state["project_id"])
+    aliases = target_aliases(state)
     every = read_annotations(workspace, schema)
     votes = every.filter(pc.fill_null(pc.equal(every["ls_project_id"], project_id), False))
     decisions, _ = release_decisions(workspace, every, [project_id])
@@ -291,7 +299,8 @@ def training_sets(workspace: Workspace, project: str,
         for sid, value in zip(sids, labels, strict=True):
             if f.kind == "stance":
                 rows += [(sid, str(j["target"]), str(j["label"])) for j in value or ()
-                         if j.get("label") is not None and j.get("target") is not None]
+                         if j.get("label") is not None and j.get("target") is not None
+                         and mentions(text_of[sid], str(j["target"]), aliases)]
             elif value is not None:
                 rows.append((sid, "", str(value)))
         rows = [r for r in rows if r[2] not in IGNORED_VALUES]

