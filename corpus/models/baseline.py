@@ -10,7 +10,8 @@ Each field's 5-fold cross-validated macro-F1 is reported and stored with the mod
 
 The model version is ``baseline-`` and 12 hex of the sha256 of everything the model is
 learnt from: every training row (sentence id, text, target, label), the feature
-configuration, the schema's values and this module's format. The model lives under
+configuration, the targets' aliases, the schema's values, and the format of the files
+and of the learning code (``features.LEARNER``). The model lives under
 ``workspace/models/<project>/<version>/`` (``weights.npz``: plain arrays, loaded with
 ``allow_pickle=False``; ``model.json``: fields, classes, metrics, the sha256 of the
 weights, written last, so a folder without it is no model). A fit whose training rows
@@ -53,9 +54,11 @@ from corpus.labelstudio.adjudication import release_decisions
 from corpus.labelstudio.annotations import read_annotations
 from corpus.labelstudio.sync import ProjectSync, check_project_name
 from corpus.models.features import (
+    LEARNER,
     CrossValidation,
     FeatureConfig,
     LinearModel,
+    analyse,
     cross_validate,
     fit_linear,
     from_arrays,
@@ -318,7 +321,7 @@ def model_version(sets: Mapping[str, TrainingSet], config: FeatureConfig,
                   schema: LabelSchema, aliases: Mapping[str, Sequence[str]]) -> str:
     """``baseline-`` + 12 hex of the sha256 of the training rows and the configuration."""
     doc = {
-        "format": FORMAT, "model": NAME, "config": config.to_dict(),
+        "format": FORMAT, "model": NAME, "learner": LEARNER, "config": config.to_dict(),
         "schema": {f.name: list(f.values) for f in schema.fields},
         "aliases": {t: list(a) for t, a in sorted(aliases.items())},
         "fields": {name: s.digest_rows() for name, s in sorted(sets.items())},
@@ -359,8 +362,10 @@ def fit(workspace: Workspace, project: str, *, progress: Progress | None = None,
     fields: list[FieldModel] = []
     for name, s in learnable.items():
         counts = dict(sorted(s.counts().items()))
-        cv = cross_validate(s.texts, s.labels, config, targets=s.targets, folds=FOLDS)
-        model = fit_linear(s.texts, s.labels, config, targets=s.targets)
+        analysed = analyse(s.texts, config)       # cut into n-grams once, for CV and fit
+        cv = cross_validate(s.texts, s.labels, config, targets=s.targets, folds=FOLDS,
+                            analysed=analysed)
+        model = fit_linear(s.texts, s.labels, config, targets=s.targets, analysed=analysed)
         field = schema.field(name)
         fields.append(FieldModel(name, s.kind, model, FieldMetrics.of(cv, counts),
                                  field.shown_when))
