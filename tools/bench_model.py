@@ -17,8 +17,8 @@ path, never copied):
   then the same call with unchanged labels (the stored model read back), and suggest().
 
 Next to each: the published results named in SOURCES.md, the fitting time, and the
-same-run comparisons: the majority class, and the untuned throwaway baseline of
-SOURCES.md (char 1-3 TF-IDF, C=1, refitted here through the same code).
+same-run comparisons: the majority class, and the features of SOURCES.md's untuned
+throwaway baseline (character 1-3-gram TF-IDF only, C=1) through the same code.
 
 Usage: .venv/bin/python tools/bench_model.py [--datasets ../shared/datasets]
        [--only nlpcc|ct24|fit] [--fit-claims 3000] [--config '{"c": 2.0}']
@@ -60,7 +60,8 @@ PUBLISHED_CT24 = [("HYBRINFOX, RoBERTa + triples, 12th of 27", 0.711),
                   ("SOURCES.md char 1-3 LR balanced", 0.598)]
 THROWAWAY = FeatureConfig(char_analyzer="char", char_ngrams=(1, 3), word_ngrams=None,
                           min_df=2, max_features=None, c=1.0, class_weight="balanced")
-"""The untuned script of SOURCES.md, through this project's code."""
+"""The features of SOURCES.md's untuned script (character 1-3-grams only), through this
+project's learner: what the word n-grams and the defaults add."""
 
 Rows = list[tuple[str, str, str]]   # (target, text, label)
 
@@ -136,12 +137,12 @@ def bench_nlpcc(folder: Path, config: FeatureConfig) -> dict[str, float]:
           f"fit {secs_nt:.1f} s")
     thr, secs_thr = predict(THROWAWAY, train, test, stance=True)
     fa_thr, _, _, macro_thr = f_avg(gold, thr)
-    print(f"  SOURCES.md untuned char 1-3  F_avg {fa_thr:.4f}, macro-F1 {macro_thr:.4f}, "
+    print(f"  char 1-3 only (SOURCES.md)   F_avg {fa_thr:.4f}, macro-F1 {macro_thr:.4f}, "
           f"fit {secs_thr:.1f} s")
     fa_maj, _, _, macro_maj = f_avg(gold, majority(train, test))
     print(f"  majority class ({Counter(r[2] for r in train).most_common(1)[0][0]})"
           f"        F_avg {fa_maj:.4f}, macro-F1 {macro_maj:.4f}")
-    print(f"  same-run ratio F_avg baseline / untuned char 1-3: {fa / fa_thr:.3f}")
+    print(f"  same-run ratio F_avg baseline / char 1-3 only: {fa / fa_thr:.3f}")
     print("  published (SOURCES.md):")
     for name, score in PUBLISHED_NLPCC:
         print(f"    {score:.4f}  {name}")
@@ -164,7 +165,7 @@ def bench_ct24(folder: Path, config: FeatureConfig) -> dict[str, float]:
         test = data[split]
         gold = [r[2] for r in test]
         rows = []
-        for name, m in (("baseline (this config)", model), ("SOURCES.md untuned char 1-3", thr)):
+        for name, m in (("baseline (this config)", model), ("char 1-3 only (SOURCES.md)", thr)):
             probs = m.probabilities([r[1] for r in test])
             pred = [m.classes[i] for i in probs.argmax(axis=1)]
             macro, per = macro_f1(gold, pred, ["Yes", "No"])
@@ -176,7 +177,7 @@ def bench_ct24(folder: Path, config: FeatureConfig) -> dict[str, float]:
             print(f"    {name:<28} F1(Yes) {yes:.4f}, macro-F1 {macro:.4f}")
         if split == "test_gold":
             out.update(ct24_f1_yes=rows[0][1], ct24_macro_f1=rows[0][2])
-            print(f"    same-run ratio F1(Yes) baseline / untuned char 1-3: "
+            print(f"    same-run ratio F1(Yes) baseline / char 1-3 only: "
                   f"{rows[0][1] / rows[1][1]:.3f}")
     print(f"  fit {secs:.1f} s on {len(train)} sentences")
     print("  published (SOURCES.md):")
