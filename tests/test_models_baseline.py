@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from factories import SENTENCE_SCHEMA, annotation_rows_table
+from factories import annotation_rows_table
 
 from corpus.errors import CorpusError, WorkspaceError
 from corpus.labelschema import load_schema, stance_control_name
@@ -25,6 +25,7 @@ from corpus.models.baseline import NotEnoughLabels, fit
 from corpus.models.features import FeatureConfig, cross_validate, fit_linear, from_arrays, to_arrays
 from corpus.models.suggestions import Model, SentenceInput
 from corpus.storage.atomic import write_table
+from corpus.storage.tables import SENTENCE_SCHEMA
 from corpus.workspace import Workspace
 
 PROJECT = "news-p"

@@ -67,7 +67,7 @@ from corpus.models.features import (
 from corpus.models.suggestions import Answer, Model, SentenceInput, Suggestion
 from corpus.releases.aggregate import aggregate
 from corpus.storage.atomic import write_bytes, write_json
-from corpus.storage.tables import read_table
+from corpus.storage.tables import iter_batches
 from corpus.workspace import Workspace
 
 Progress = Callable[[str], None]
@@ -286,9 +286,14 @@ def training_sets(workspace: Workspace, project: str,
         return {f.name: TrainingSet(f.name, f.kind, (), (), ()) for f in wanted}
     ids = votes["sentence_id"] if decisions is None else pa.chunked_array(
         [*votes["sentence_id"].chunks, *decisions["sentence_id"].chunks])
-    sentences = read_table(workspace.require(workspace.sentences, produced_by="corpus ingest"),
-                           columns=["sentence_id", "text"])
-    sentences = sentences.filter(pc.is_in(sentences["sentence_id"], value_set=pc.unique(ids)))
+    path = workspace.require(workspace.sentences, produced_by="corpus ingest")
+    labelled = pc.unique(ids)
+    kept = [pa.table({"sentence_id": b["sentence_id"].cast(pa.string()),   # streamed: only
+                      "text": b["text"].cast(pa.string())})                  # labelled ones
+            .filter(pc.is_in(b["sentence_id"].cast(pa.string()), value_set=labelled))
+            for b in iter_batches(path, ["sentence_id", "text"], batch_size=65536)]
+    sentences = pa.concat_tables(kept) if kept else pa.table(
+        {"sentence_id": pa.array([], pa.string()), "text": pa.array([], pa.string())})
     text_of = dict(zip(sentences["sentence_id"].to_pylist(), sentences["text"].to_pylist(),
                        strict=True))
     agg = aggregate(votes, sentences["sentence_id"].combine_chunks(), schema,
