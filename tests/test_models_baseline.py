@@ -318,3 +318,34 @@ def test_stance_target_blocks_learn_per_target_cues() -> None:
     assert [with_blocks.classes[i] for i in p.argmax(axis=1)] == ["favor", "against"]
     q = shared.probabilities(probe, ["A", "B"])
     assert np.allclose(q[0], q[1])
+
+
+def test_a_ground_truth_annotation_decides_the_training_label(ws: Workspace) -> None:
+    first = fit(ws, PROJECT)
+    table = pq.read_table(ws.annotations)
+    rows = table.to_pylist()
+    two = [dict(r) for r in rows if r["sentence_id"] in ("s0030", "s0031")]   # chatter
+    for r in two:
+        r.update(annotation_id=r["annotation_id"] + 5000, annotator="lead@x.org",
+                 ground_truth=True, claim="claim", checkworthy="no")
+    write_table(ws.annotations, pa.concat_tables(
+        [table, pa.Table.from_pylist(two, schema=table.schema)]))
+    second = fit(ws, PROJECT)
+    assert second.version != first.version
+    meta = json.loads((second.path / "model.json").read_text(encoding="utf-8"))
+    claim = next(f for f in meta["fields"] if f["name"] == "claim")
+    assert claim["metrics"]["counts"] == {"claim": 26, "no_claim": 46}
+
+
+def test_any_text_gets_scores_in_range(ws: Workspace) -> None:
+    model = fit(ws, PROJECT)
+    out = model.suggest([SentenceInput("e", ""), SentenceInput("z", "ąčęė ☃ 𝔘𝔫𝔦"),
+                         SentenceInput("t", "央行" * 500, targets=["央行", "未知目标"]),
+                         SentenceInput("u", "新目标：专家强烈支持新目标。", targets=["新目标"])])
+    assert [s.sentence_id for s in out] == ["e", "z", "t", "u"]
+    for s in out:
+        assert 0.0 <= s.score <= 1.0 and s.answers["claim"] in ("claim", "no_claim")
+    assert set(out[2].answers) >= {stance_control_name("stance", "央行")}
+    assert stance_control_name("stance", "未知目标") not in out[2].answers   # not named
+    # a target named but never labelled: the features shared by all targets answer
+    assert out[3].answers[stance_control_name("stance", "新目标")] == "favor"
