@@ -349,3 +349,17 @@ def test_any_text_gets_scores_in_range(ws: Workspace) -> None:
     assert stance_control_name("stance", "未知目标") not in out[2].answers   # not named
     # a target named but never labelled: the features shared by all targets answer
     assert out[3].answers[stance_control_name("stance", "新目标")] == "favor"
+
+
+def test_cues_name_the_ngrams_that_spoke_for_each_answer(ws: Workspace) -> None:
+    model = fit(ws, PROJECT)
+    text = "网友坚决反对央行的决定，批评太糟糕。"
+    s = model.suggest([SentenceInput("x", text, targets=TARGETS)])[0]
+    by_answer = {c.split(": ", 1)[0]: c.split(": ", 1)[1] for c in s.cues}
+    assert set(by_answer) == {"claim=no_claim", "stance 央行=against"}
+    for shown in by_answer.values():
+        grams = json.loads(f"[{shown}]")
+        assert 1 <= len(grams) <= 3
+        assert all(g.lower() in text.lower() for g in grams)     # n-grams of this sentence
+    stance_grams = json.loads(f"[{by_answer['stance 央行=against']}]")
+    assert any(ch in "".join(stance_grams) for ch in "反对批评糟")  # the against words

@@ -29,7 +29,9 @@ answers are not learnt: they record the annotator's doubt, not the sentence.
 only when another has some value is answered only when that value was suggested), and
 stance only for the targets the sentence mentions (the target or one of its aliases,
 case-insensitive): there the annotator decides, elsewhere ``not_about`` is the obvious
-answer and needs no model. ``score`` is the lowest probability among the answers.
+answer and needs no model. ``score`` is the lowest probability among the answers; each
+answer's cue names the (at most 3) n-grams of the sentence that spoke most for it
+(``claim=claim: "表示", "增长", "%"``).
 """
 
 from __future__ import annotations
@@ -204,33 +206,48 @@ class BaselineModel:
         texts = [s.text for s in sentences]
         answers: list[dict[str, Answer]] = [{} for _ in sentences]
         probs: list[list[float]] = [[] for _ in sentences]
+        cues: list[list[str]] = [[] for _ in sentences]
         for f in self.fields:
             if f.kind == "stance":
-                self._suggest_stance(f, sentences, answers, probs)
+                self._suggest_stance(f, sentences, answers, probs, cues)
                 continue
-            p = f.model.probabilities(texts)
-            best = p.argmax(axis=1)
-            for i, j in enumerate(best.tolist()):
+            x = f.model.features(texts)
+            p = f.model.probabilities_of(x)
+            best = p.argmax(axis=1).tolist()
+            why = f.model.explain(x, best)
+            for i, j in enumerate(best):
                 if f.shown_when and answers[i].get(f.shown_when[0]) != f.shown_when[1]:
                     continue
                 answers[i][f.name] = f.model.classes[j]
                 probs[i].append(float(p[i, j]))
-        return [Suggestion(s.sentence_id, a, min(1.0, max(0.0, min(pr))))
-                for s, a, pr in zip(sentences, answers, probs, strict=True) if a]
+                cues[i].append(_cue(f"{f.name}={f.model.classes[j]}", why[i]))
+        return [Suggestion(s.sentence_id, a, min(1.0, max(0.0, min(pr))), tuple(c))
+                for s, a, pr, c in zip(sentences, answers, probs, cues, strict=True) if a]
 
     def _suggest_stance(self, f: FieldModel, sentences: Sequence[SentenceInput],
-                        answers: list[dict[str, Answer]], probs: list[list[float]]) -> None:
+                        answers: list[dict[str, Answer]], probs: list[list[float]],
+                        cues: list[list[str]]) -> None:
         rows: list[tuple[int, str]] = []
         for i, s in enumerate(sentences):
             targets = list(s.targets) or list(self.aliases) or list(f.model.targets)
             rows += [(i, t) for t in self.mentioned(s.text, targets)]
         if not rows:
             return
-        p = f.model.probabilities([sentences[i].text for i, _ in rows], [t for _, t in rows])
-        for (i, target), row in zip(rows, p, strict=True):
-            j = int(row.argmax())
+        x = f.model.features([sentences[i].text for i, _ in rows])
+        row_targets = [t for _, t in rows]
+        p = f.model.probabilities_of(x, row_targets)
+        best = p.argmax(axis=1).tolist()
+        why = f.model.explain(x, best, row_targets)
+        for (i, target), j, row, w in zip(rows, best, p, why, strict=True):
             answers[i][stance_control_name(f.name, target)] = f.model.classes[j]
             probs[i].append(float(row[j]))
+            cues[i].append(_cue(f"{f.name} {target}={f.model.classes[j]}", w))
+
+
+def _cue(answer: str, ngrams: Sequence[str]) -> str:
+    """``claim=claim: "表示", "增长"``: the answer and the n-grams that spoke most for it."""
+    shown = ", ".join(json.dumps(g, ensure_ascii=False) for g in ngrams) or "(no n-gram: prior)"
+    return f"{answer}: {shown}"
 
 
 # --------------------------------------------------------------------------- training data

@@ -113,7 +113,42 @@ class LinearModel:
     def probabilities(self, texts: Sequence[str],
                       targets: Sequence[str] | None = None) -> FloatArray:
         """Probability of every class (columns in ``classes`` order) for each text."""
-        return self.probabilities_of(_transform(self.blocks, self.config, texts), targets)
+        return self.probabilities_of(self.features(texts), targets)
+
+    def features(self, texts: Sequence[str]) -> Any:
+        """``texts`` weighed over this model's vocabulary (CSR, one row per text)."""
+        return _transform(self.blocks, self.config, texts)
+
+    def class_weights(self, cls: int, target: str | None = None) -> FloatArray:
+        """What each n-gram adds to the score of class ``cls`` (for ``target``: the shared
+        weight plus the target's own)."""
+        n = self.n_base
+        w = self.coef[0] if self.coef.shape[0] == 1 else self.coef[cls]
+        if self.coef.shape[0] == 1 and cls == 0:
+            w = -w
+        out: FloatArray = w[:n].copy()
+        if target is not None and self.per_target_blocks and target in self.targets:
+            b = self.targets.index(target) + 1
+            out += w[b * n:(b + 1) * n]
+        return out
+
+    def explain(self, x: Any, chosen: Sequence[int], targets: Sequence[str] | None = None,
+                k: int = 3) -> list[list[str]]:
+        """Per row of ``x`` (:meth:`features`): the ``k`` n-grams of the text that speak
+        most for its ``chosen`` class, strongest first."""
+        names = [g for b in self.blocks for g in b.vocabulary]
+        cache: dict[tuple[int, str | None], FloatArray] = {}
+        out = []
+        for i, c in enumerate(chosen):
+            t = targets[i] if targets is not None else None
+            if (c, t) not in cache:
+                cache[(c, t)] = self.class_weights(c, t)
+            lo, hi = x.indptr[i], x.indptr[i + 1]
+            cols = x.indices[lo:hi]
+            contrib = x.data[lo:hi] * cache[(c, t)][cols]
+            top = np.argsort(-contrib, kind="stable")[:k]
+            out.append([names[cols[j]] for j in top if contrib[j] > 0])
+        return out
 
     def probabilities_of(self, x: Any, targets: Sequence[str] | None = None) -> FloatArray:
         """:meth:`probabilities` of rows already weighed over this model's vocabulary.
