@@ -247,6 +247,7 @@ def bench_project_fit(datasets: Path, n_claim: int) -> dict[str, float]:
         t0 = time.perf_counter()
         model = fit(ws, "bench", progress=lambda m: print(f"    {m}"))
         first = time.perf_counter() - t0
+        size = sum(f.stat().st_size for f in model.path.iterdir())
         t0 = time.perf_counter()
         again = fit(ws, "bench")
         reuse = time.perf_counter() - t0
@@ -258,9 +259,11 @@ def bench_project_fit(datasets: Path, n_claim: int) -> dict[str, float]:
         suggest_s = time.perf_counter() - t0
     print(f"  train + 5-fold CV of every field: {first:.1f} s; the same call with the labels "
           f"unchanged (stored model read back): {reuse:.2f} s, {first / reuse:.0f}x faster")
+    print(f"  stored model: {size / 1e6:.1f} MB ({model.path.name}: model.json + weights.npz)")
     print(f"  suggest for {len(inputs)} sentences ({n} with an answer): {suggest_s:.1f} s, "
           f"{len(inputs) / suggest_s:.0f} sentences/s")
-    return {"fit_s": first, "reuse_s": reuse, "suggest_per_s": len(inputs) / suggest_s,
+    return {"fit_s": first, "reuse_s": reuse, "model_mb": size / 1e6,
+            "suggest_per_s": len(inputs) / suggest_s,
             **{f"cv_{k}": v for k, v in model.metrics.items()}}
 
 
