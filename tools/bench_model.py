@@ -12,6 +12,8 @@ path, never copied):
   AGAINST) / 2, pooled over the 1,000 test rows, and the 3-class macro-F1;
 * CheckThat! 2024 Task 1 English (check-worthiness Yes/No): trained on train, scored
   on test_gold (and dev-test): the official F1 of the Yes class, and macro-F1;
+* CheckThat! 2019 Task 1 English (check-worthiness in debates and speeches): the
+  official MAP over the 7 test documents (each ranked by the probability of ``1``);
 * ``corpus.models.baseline.fit`` itself, end to end (read the labels, 5-fold CV of every
   field, train, store) on a workspace generated in a temporary folder from both datasets,
   then the same call with unchanged labels (the stored model read back), and suggest().
@@ -21,7 +23,7 @@ same-run comparisons: the majority class, and the features of SOURCES.md's untun
 throwaway baseline (character 1-3-gram TF-IDF only, C=1) through the same code.
 
 Usage: .venv/bin/python tools/bench_model.py [--datasets ../shared/datasets]
-       [--only nlpcc|ct24|fit] [--fit-claims 3000] [--config '{"c": 2.0}']
+       [--only nlpcc|ct24|ct19|fit] [--fit-claims 3000] [--config '{"c": 2.0}']
 """
 
 from __future__ import annotations
@@ -189,6 +191,68 @@ def bench_ct24(folder: Path, config: FeatureConfig) -> dict[str, float]:
     return out
 
 
+PUBLISHED_CT19 = [("Copenhagen, best primary run", 0.1660), ("TheEarthIsFlat", 0.1597),
+                  ("IPIPAN", 0.1332), ("SOURCES.md char 1-3 LR unweighted", 0.133)]
+
+
+def read_ct19(folder: Path) -> dict[str, list[Rows]]:
+    """Per split, one list of (speaker, text, label) rows per debate or speech."""
+    out: dict[str, list[Rows]] = {}
+    for split in ("training", "test_annotated"):
+        docs = []
+        for path in sorted((folder / split).glob("*.tsv")):
+            rows: Rows = []
+            for line in path.read_text(encoding="utf-8").splitlines():
+                parts = line.split("\t")
+                if len(parts) >= 4:
+                    rows.append((parts[1], "\t".join(parts[2:-1]), parts[-1].strip()))
+            docs.append(rows)
+        out[split] = docs
+    return out
+
+
+def average_precision(gold: Sequence[str], scores: Sequence[float]) -> float:
+    """AP of one document's ranking (highest score first) for the positive label ``1``."""
+    order = sorted(range(len(gold)), key=lambda i: -scores[i])
+    hits, total = 0, 0.0
+    for rank, i in enumerate(order, start=1):
+        if gold[i] == "1":
+            hits += 1
+            total += hits / rank
+    return total / hits if hits else 0.0
+
+
+def bench_ct19(folder: Path, config: FeatureConfig) -> dict[str, float]:
+    data = read_ct19(folder)
+    train = [r for doc in data["training"] for r in doc]
+    test_docs = data["test_annotated"]
+    print(f"\nCheckThat! 2019 Task 1 English (check-worthiness ranked per debate): train "
+          f"{len(train)} sentences, test {sum(map(len, test_docs))} in {len(test_docs)} "
+          "documents")
+    out: dict[str, float] = {}
+    for name, cfg in (("baseline (this config)", config),
+                      ("char 1-3 only (SOURCES.md)", THROWAWAY)):
+        t0 = time.perf_counter()
+        m = fit_linear([r[1] for r in train], [r[2] for r in train], cfg)
+        secs = time.perf_counter() - t0
+        aps, gold_all, pred_all = [], [], []
+        for doc in test_docs:
+            p = m.probabilities([r[1] for r in doc])
+            aps.append(average_precision([r[2] for r in doc], list(p[:, 1])))
+            gold_all += [r[2] for r in doc]
+            pred_all += [m.classes[i] for i in p.argmax(axis=1)]
+        macro, per = macro_f1(gold_all, pred_all, ["1", "0"])
+        mean_ap = sum(aps) / len(aps)
+        print(f"  {name:<28} MAP {mean_ap:.4f}, macro-F1 {macro:.4f} (F1 of 1: "
+              f"{per['1']:.3f}), fit {secs:.1f} s")
+        if not out:
+            out = {"ct19_map": mean_ap, "ct19_macro_f1": macro}
+    print("  published (SOURCES.md):")
+    for pub, score in PUBLISHED_CT19:
+        print(f"    {score:.4f}  {pub}")
+    return out
+
+
 NLPCC_ALIASES = {"IphoneSE": ["iPhone", "苹果"], "春节放鞭炮": ["鞭炮", "烟花"],
                  "俄罗斯在叙利亚的反恐行动": ["叙利亚"], "开放二胎": ["二胎"],
                  "深圳禁摩限电": ["禁摩", "限电"]}
@@ -270,7 +334,7 @@ def bench_project_fit(datasets: Path, n_claim: int) -> dict[str, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
-    ap.add_argument("--only", choices=("nlpcc", "ct24", "fit"))
+    ap.add_argument("--only", choices=("nlpcc", "ct24", "ct19", "fit"))
     ap.add_argument("--fit-claims", type=int, default=3000,
                     help="CT24 sentences in the generated workspace of the fit() timing")
     ap.add_argument("--config", default="{}",
@@ -288,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures |= bench_nlpcc(args.datasets / "nlpcc2016-stance-taskA", config)
     if args.only in (None, "ct24"):
         figures |= bench_ct24(args.datasets / "checkthat2024-task1-english", config)
+    if args.only in (None, "ct19"):
+        figures |= bench_ct19(args.datasets / "checkthat2019-task1-english", config)
     if args.only in (None, "fit"):
         figures |= bench_project_fit(args.datasets, args.fit_claims)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}")
