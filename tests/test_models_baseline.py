@@ -363,3 +363,11 @@ def test_cues_name_the_ngrams_that_spoke_for_each_answer(ws: Workspace) -> None:
         assert all(g.lower() in text.lower() for g in grams)     # n-grams of this sentence
     stance_grams = json.loads(f"[{by_answer['stance 央行=against']}]")
     assert any(ch in "".join(stance_grams) for ch in "反对批评糟")  # the against words
+
+
+def test_nothing_pulled_yet_is_not_enough_labels(tmp_path: Path) -> None:
+    ws = make_labelled(tmp_path / "ws", n_claim=0, n_chatter=0, n_stance=0)
+    ws.annotations.unlink()
+    with pytest.raises(NotEnoughLabels, match=r"claim: 0 labels \(none\)"):
+        fit(ws, PROJECT)
+    assert not (ws.root / "models").exists()
