@@ -248,7 +248,8 @@ def test_a_field_short_of_labels_is_skipped_and_named(tmp_path: Path) -> None:
     model = fit(ws, PROJECT, progress=said.append)
     assert set(model.metrics) == {"claim"}
     assert model.skipped["checkworthy"].startswith("checkworthy: 8 labels (no 4, yes 4)")
-    assert model.skipped["stance"].startswith("stance: 0 labels (none)")
+    assert model.skipped["stance"].startswith(
+        "stance: 0 labels of targets the sentence names (none)")
     assert any(m.startswith("skipped checkworthy") for m in said)
     out = model.suggest([SentenceInput("a", _claim_text(1), targets=TARGETS)])
     assert set(out[0].answers) == {"claim"}

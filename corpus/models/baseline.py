@@ -117,7 +117,8 @@ class TrainingSet:
             return None
         seen = dict(self.counts()) | dict(self.dropped)
         have = ", ".join(f"{v} {n}" for v, n in sorted(seen.items())) or "none"
-        return (f"{self.field}: {sum(seen.values())} labels ({have}); the baseline needs at "
+        what = "labels" if self.kind != "stance" else "labels of targets the sentence names"
+        return (f"{self.field}: {sum(seen.values())} {what} ({have}); the baseline needs at "
                 f"least {MIN_PER_VALUE} labels of each of {MIN_VALUES} or more values")
 
     def digest_rows(self) -> list[list[str]]:
