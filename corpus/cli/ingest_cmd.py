@@ -12,6 +12,7 @@ from corpus.articles.ingestion import IngestReport, ingest
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
+from corpus.duplicates import DEFAULT_THRESHOLD
 from corpus.sentences import MAX_WORKERS, SplitReport, split
 
 AbbreviationsOpt = Annotated[list[Path] | None, typer.Option(
@@ -34,6 +35,18 @@ def use_own_abbreviations(files: list[Path] | None) -> None:
         [p for p in os.environ.get(ABBREVIATIONS_ENV, "").split(os.pathsep) if p] + given)
 
 
+def _threshold(value: float) -> float:
+    """Option callback: a Jaccard similarity in (0, 1] (nan refused too)."""
+    if not (0 < value <= 1):
+        raise typer.BadParameter(f"{value} is not a similarity in (0, 1].")
+    return value
+
+
+DedupThresholdOpt = Annotated[float, typer.Option(
+    "--dedup-threshold", callback=_threshold,
+    help="Sentences that repeat across articles form clusters: exact after normalisation, "
+    "or near (MinHash Jaccard of character 3-grams at least this; 1: exact only).")]
+
 MaxArticleOpt = Annotated[float, typer.Option(
     "--max-article-mb", help="Refuse an article (a file, or a JSONL line) bigger than this "
     "many MB; split skips such articles already in the table.")]
@@ -54,6 +67,7 @@ def ingest_cli(
     = 300,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
     abbreviations: AbbreviationsOpt = None,
+    dedup_threshold: DedupThresholdOpt = DEFAULT_THRESHOLD,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
     use_own_abbreviations(abbreviations)
@@ -63,7 +77,8 @@ def ingest_cli(
     print_ingest(report, str(ws.articles))
     skipped = False
     if do_split and report.total_articles:
-        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb).skipped)
+        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb,
+                                 dedup_threshold=dedup_threshold).skipped)
     if report.failed or skipped:
         raise typer.Exit(1)
 
@@ -84,20 +99,24 @@ def split_cli(
         help="Ray cluster to run on (ray://HOST:10001, HOST:6379 or auto); default: a "
         "local Ray.")] = None,
     abbreviations: AbbreviationsOpt = None,
+    dedup_threshold: DedupThresholdOpt = DEFAULT_THRESHOLD,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
     use_own_abbreviations(abbreviations)
     if run_split(workspace(workspace_dir).root, max_len, workers,
-                 max_article_mb=max_article_mb, engine=engine, address=address).skipped:
+                 max_article_mb=max_article_mb, engine=engine, address=address,
+                 dedup_threshold=dedup_threshold).skipped:
         raise typer.Exit(1)
 
 
 def run_split(root: Path, max_len: int, workers: int | None = None, *,
               max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB, engine: str = "local",
-              address: str | None = None) -> SplitReport:
+              address: str | None = None,
+              dedup_threshold: float = DEFAULT_THRESHOLD) -> SplitReport:
     with progress_bar("split") as update:
         report = split(root, max_len=max_len, workers=workers, progress=update,
-                       max_article_mb=max_article_mb, engine=engine, address=address)
+                       max_article_mb=max_article_mb, engine=engine, address=address,
+                       dedup_threshold=dedup_threshold)
     for _, reason in report.skipped:
         console.print(f"[bold red]error:[/] {escape(reason)}")
     out.print(
@@ -106,6 +125,11 @@ def run_split(root: Path, max_len: int, workers: int | None = None, *,
         f"{_where(report.workers, engine)}) "
         f"-> {escape(str(root / 'sentences.parquet'))}"
     )
+    c = report.clusters
+    if c.clusters:
+        out.print(f"repeats: {c.clustered:,} sentences in {c.clusters:,} clusters "
+                  f"({c.exact:,} exact after normalisation, the others near); push sends one "
+                  f"per cluster, {c.duplicates:,} fewer tasks")
     return report
 
 
