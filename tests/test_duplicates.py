@@ -4,13 +4,13 @@ representatives, and split writing ``cluster_id`` (library and CLI)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from dedup_cases import BASE, EN, EN_NEAR, NEAR, NOT_NEAR, write_jsonl
 from typer.testing import CliRunner
 
 from corpus.cli.main import app
@@ -27,13 +27,6 @@ from corpus.duplicates.minhash import (
 )
 from corpus.errors import OptionError
 from corpus.storage.tables import sentence_id_for
-
-# ~45 characters of news; the variants below change a few characters of it
-BASE = "英伟达首席执行官黄仁勋周三在台北表示，公司将在明年第二季度向中国客户交付新款芯片并扩大产能。"
-NEAR = "英伟达首席执行官黄仁勋周四在台北表示，公司将在明年第二季度向中国客户交付新款芯片并扩大产能。"
-NOT_NEAR = "英伟达首席执行官黄仁勋否认了有关芯片存在后门的报道，并称美国的出口管制伤害了本国企业。"
-EN = "Nvidia's chief executive said on Wednesday the company would ship the new chips next year."
-EN_NEAR = "NVIDIA’s chief executive said on Wednesday the company would ship the new chip next year."
 
 
 def jaccard(a: str, b: str) -> float:
@@ -218,19 +211,11 @@ def test_representatives_keep_a_pushed_member() -> None:
     assert send == [True, True] and left == 0
 
 
-def write_jsonl(path: Path, articles: list[str]) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
-        for i, text in enumerate(articles):
-            fh.write(json.dumps({"id": f"d{i}", "title": f"标题{i}", "text": text},
-                                ensure_ascii=False) + "\n")
-    return path
-
-
-DUP_ARTICLES = [
-    f"{BASE}\n\n今天的天气非常好，适合出门散步。\n\n{EN}",
-    f"别的开头，讲体育比赛的结果。\n\n{NEAR}\n\n{EN_NEAR}",
-    "这篇文章和别的都不一样，讲的是农业和农村。\n\n只出现一次的句子，讲的是教育改革。",
-]
+DUP_ARTICLES = {
+    "x0": f"{BASE}\n\n今天的天气非常好，适合出门散步。\n\n{EN}",
+    "x1": f"别的开头，讲体育比赛的结果。\n\n{NEAR}\n\n{EN_NEAR}",
+    "x2": "这篇文章和别的都不一样，讲的是农业和农村。\n\n只出现一次的句子，讲的是教育改革。",
+}
 
 
 def test_split_writes_cluster_ids_and_the_cli_says_how_many(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+from dedup_cases import ARTICLES, BASE, write_jsonl
 from typer.testing import CliRunner
 
 from corpus.articles.ingestion import ingest
@@ -24,15 +25,6 @@ from corpus.workspace import Workspace
 pytestmark = pytest.mark.labelstudio
 
 TARGETS = ["英伟达"]
-BASE = "英伟达首席执行官黄仁勋周三在台北表示，公司将在明年第二季度向中国客户交付新款芯片并扩大产能。"
-NEAR = "英伟达首席执行官黄仁勋周四在台北表示，公司将在明年第二季度向中国客户交付新款芯片并扩大产能。"
-EN = "Nvidia's chief executive said on Wednesday the company would ship the new chips next year."
-EN_NEAR = "NVIDIA’s chief executive said on Wednesday the company would ship the new chip next year."
-ARTICLES = {
-    "d0": f"{BASE}\n\n今天的天气非常好，适合出门散步。\n\n{EN}",
-    "d1": f"别的开头，讲体育比赛的结果。\n\n{NEAR}\n\n{EN_NEAR}",
-    "d2": f"{BASE.replace('，', ',')}\n\n这篇文章讲的是农业和农村的变化。",
-}
 _counter = itertools.count()
 
 
@@ -40,18 +32,10 @@ def _project(name: str) -> str:
     return f"{name}-{os.getpid()}-{next(_counter)}"
 
 
-def _write(path: Path, articles: dict[str, str]) -> Path:
-    with path.open("w", encoding="utf-8") as fh:
-        for aid, text in articles.items():
-            fh.write(json.dumps({"id": aid, "title": f"标题 {aid}", "text": text},
-                                ensure_ascii=False) + "\n")
-    return path
-
-
 @pytest.fixture()
 def dup_ws(tmp_path: Path) -> Workspace:
     ws = Workspace(tmp_path / "ws").ensure()
-    ingest([_write(tmp_path / "a.jsonl", ARTICLES)], ws)
+    ingest([write_jsonl(tmp_path / "a.jsonl", ARTICLES)], ws)
     split(ws)
     return ws
 
@@ -88,7 +72,7 @@ def test_push_sends_one_representative_per_cluster(ls_server: Any, dup_ws: Works
     base_cluster = next(c for c, m in clusters.items() if len(m) == 3)
     aid = next(a for a in (f"n{i}" for i in range(10_000))
                if sentence_id_for(a, 0, len(BASE), BASE) < base_cluster)
-    ingest([_write(tmp_path / "b.jsonl", {aid: f"{BASE}\n\n新文章里另一句只在这里出现的话。"})],
+    ingest([write_jsonl(tmp_path / "b.jsonl", {aid: f"{BASE}\n\n新文章里另一句只在这里出现的话。"})],
            dup_ws)
     split(dup_ws)
     newer = {r["sentence_id"]: r["cluster_id"] for r in _rows(dup_ws)}
