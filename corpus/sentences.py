@@ -66,7 +66,9 @@ class SplitReport:
     clusters: ClusterReport = field(default_factory=ClusterReport)
     """The near-duplicate clusters found over all sentences (``corpus.duplicates``)."""
     split_seconds: float = 0.0
-    """Wall seconds of segmenting and tokenising (the clustering not included)."""
+    """Wall seconds of segmenting, tokenising and writing the rows (clustering excluded)."""
+    dedup_seconds: float = 0.0
+    """Wall seconds of clustering: reading the rows back, ``cluster_ids``, the final write."""
 
 
 def split(
@@ -150,6 +152,7 @@ def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int,
             _write_raw(raw, report, total_chars, results, progress)
             report.split_seconds = time.perf_counter() - t0
             _add_clusters(raw, tmp, report, dedup_threshold)
+            report.dedup_seconds = time.perf_counter() - t0 - report.split_seconds
         finally:
             raw.unlink(missing_ok=True)
 

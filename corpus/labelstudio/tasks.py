@@ -200,7 +200,7 @@ class PushReport:
                          "annotations (delete them in Label Studio)")
         if self.remaining:
             parts.append(f"{self.remaining} left (limit)")
-        if self.dedup and not self.dedup_unavailable:
+        if self.dedup_saved:
             parts.append(f"{self.dedup_saved} tasks saved by sending one sentence per cluster "
                          "of repeats")
         if self.imported:
