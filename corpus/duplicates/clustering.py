@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.duplicates.minhash import codepoints, components, shingles, signatures, similar_pairs
+from corpus.duplicates.minhash import codepoints, components, signatures, similar_pairs
 from corpus.errors import OptionError
 
 I64 = npt.NDArray[np.int64]
@@ -159,8 +159,7 @@ def cluster_ids(sentences: pa.Table, *, threshold: float = DEFAULT_THRESHOLD,
     if threshold < 1 and len(long_groups) > 1:
         texts = uniq.take(pa.array(long_groups)).to_pylist()
         cps, offsets = codepoints(texts)
-        skeys, starts = shingles(cps, offsets)
-        sig = signatures(skeys, starts, threads=threads)
+        sig = signatures(cps, offsets, threads=threads)
         u, v = similar_pairs(sig, threshold)
         comp = components(len(long_groups), u, v)
         merged[long_groups] = long_groups[comp]

@@ -80,34 +80,33 @@ def shingles(cps: U32, offsets: I64) -> tuple[U64, I64]:
     return key[valid], starts
 
 
-def signatures(keys: U64, starts: I64, k: int = PERMUTATIONS, threads: int = 2) -> U32:
-    """MinHash signatures, one row of ``k`` values per text (texts with no shingle: max)."""
-    n = len(starts) - 1
+def signatures(cps: U32, offsets: I64, k: int = PERMUTATIONS, threads: int = 2) -> U32:
+    """MinHash signatures of the texts ``cps[offsets[i]:offsets[i + 1]]`` (each of at least
+    ``SHINGLE`` characters), one row of ``k`` values per text.
+
+    Chunks of whole texts, about ``CHUNK_SHINGLES`` characters each, make their shingles
+    (:func:`shingles`) and hash them in ``threads`` threads: nothing of the size of the
+    corpus but the code points and the signatures is ever held."""
+    n = len(offsets) - 1
     out = np.full((n, k), np.iinfo(np.uint32).max, dtype=np.uint32)
-    if n == 0 or len(keys) == 0:
+    if n == 0:
         return out
     a, b = _params(k)
-    # chunks of whole texts, about CHUNK_SHINGLES shingles each
     bounds = [0]
-    target = CHUNK_SHINGLES
-    cuts = np.searchsorted(starts, np.arange(target, int(starts[-1]), target), side="left")
+    cuts = np.searchsorted(offsets, np.arange(CHUNK_SHINGLES, int(offsets[-1]), CHUNK_SHINGLES),
+                           side="left")
     for c in cuts.tolist():
-        if c > bounds[-1] and c < n:
+        if bounds[-1] < c < n:
             bounds.append(int(c))
     bounds.append(n)
 
     def work(lo: int, hi: int) -> None:
-        s0, s1 = int(starts[lo]), int(starts[hi])
-        if s1 == s0:
-            return
-        x = keys[s0:s1]
-        seg = starts[lo:hi] - s0
-        nonempty = np.diff(starts[lo:hi + 1]) > 0
-        h = np.multiply(a[:, None], x[None, :])
+        c0 = int(offsets[lo])
+        keys, starts = shingles(cps[c0:int(offsets[hi])], offsets[lo:hi + 1] - c0)
+        h = np.multiply(a[:, None], keys[None, :])
         h += b[:, None]
         h >>= np.uint64(32)
-        mins = np.minimum.reduceat(h, seg[nonempty], axis=1).T.astype(np.uint32)
-        out[lo:hi][nonempty] = mins
+        out[lo:hi] = np.minimum.reduceat(h, starts[:-1], axis=1).T
 
     pairs = list(itertools.pairwise(bounds))
     if threads <= 1 or len(pairs) <= 1:
@@ -141,6 +140,7 @@ def similar_pairs(sig: U32, threshold: float) -> tuple[I64, I64]:
     bands, rows = bands_for(threshold, k)
     rng = np.random.default_rng(SEED + 1)
     mult = rng.integers(1, 2**63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    need = int(np.ceil(threshold * k - 1e-9))    # equal values for the estimate to reach it
     us: list[I64] = []
     vs: list[I64] = []
     for band in range(bands):
@@ -156,8 +156,7 @@ def similar_pairs(sig: U32, threshold: float) -> tuple[I64, I64]:
             continue
         u = order[cand].astype(np.int64)
         v = first[cand].astype(np.int64)
-        sim = (sig[u] == sig[v]).mean(axis=1)
-        keep = sim >= threshold
+        keep = np.count_nonzero(sig[u] == sig[v], axis=1) >= need
         us.append(u[keep])
         vs.append(v[keep])
     if not us:
