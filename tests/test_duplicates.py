@@ -149,6 +149,29 @@ def test_cluster_ids_do_not_depend_on_article_order() -> None:
     assert forward == backward
 
 
+def test_cluster_ids_do_not_depend_on_article_order_at_scale() -> None:
+    """Many near copies (a number changed each time): which bucket member the others are
+    compared with must not follow the row order."""
+    import random
+
+    rng = random.Random(5)
+    arts: list[list[str | tuple[str, str]]] = []
+    for _ in range(60):
+        arts.append([BASE.replace("第二", f"第{rng.randint(1, 9)}").replace(
+            "周三", f"{rng.randint(1, 28)}日"), EN.replace("next", f"in {rng.randint(1, 12)}")])
+    t = table_of(arts)
+    ids, _ = cluster_ids(t)
+    forward = dict(zip(t.column("sentence_id").to_pylist(), ids.to_pylist(), strict=True))
+    for seed in (1, 2):
+        order = list(range(len(arts)))
+        random.Random(seed).shuffle(order)
+        rows = [i for a in order for i in (2 * a, 2 * a + 1)]
+        shuffled = t.take(pa.array(rows))
+        again, _ = cluster_ids(shuffled)
+        assert dict(zip(shuffled.column("sentence_id").to_pylist(), again.to_pylist(),
+                        strict=True)) == forward
+
+
 def test_report_counts() -> None:
     t = table_of([[BASE, EN], [BASE, EN_NEAR], [NEAR, "完全无关的一句话，讲的是文学。"]])
     _, report = cluster_ids(t)

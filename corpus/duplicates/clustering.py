@@ -157,7 +157,12 @@ def cluster_ids(sentences: pa.Table, *, threshold: float = DEFAULT_THRESHOLD,
     long_groups = long_groups[ulen[long_groups] >= NEAR_MIN_CHARS]
     merged = np.arange(n_groups, dtype=np.int64)
     if threshold < 1 and len(long_groups) > 1:
-        texts = uniq.take(pa.array(long_groups)).to_pylist()
+        # in the order of the keys themselves, so which member of an LSH bucket the
+        # others are compared with never depends on the order the rows came in
+        long_keys = uniq.take(pa.array(long_groups))
+        by_key = _np(pc.sort_indices(long_keys))
+        long_groups = long_groups[by_key]
+        texts = long_keys.take(pa.array(by_key)).to_pylist()
         cps, offsets = codepoints(texts)
         sig = signatures(cps, offsets, threads=threads)
         u, v = similar_pairs(sig, threshold)
