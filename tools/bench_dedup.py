@@ -24,10 +24,12 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,12 +42,29 @@ from bench_segment import generate  # noqa: E402
 from corpus.articles.ingestion import ingest  # noqa: E402
 from corpus.duplicates import DEFAULT_THRESHOLD, cluster_ids, dedup_keys  # noqa: E402
 from corpus.duplicates.minhash import PERMUTATIONS, SHINGLE, bands_for  # noqa: E402
-from corpus.sentences import split  # noqa: E402
 
 
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} / {five:.1f}"
+
+
+SPLIT_CHILD = """
+import dataclasses, json, resource, sys
+from corpus.sentences import split
+report = split(sys.argv[1])
+out = dataclasses.asdict(report)
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def split_in_child(ws: Path) -> dict[str, Any]:
+    """``corpus.split`` in a fresh process (as the CLI runs it), its report and peak RSS."""
+    done = subprocess.run([sys.executable, "-c", SPLIT_CHILD, str(ws)], check=True,
+                          capture_output=True, text=True, cwd=ROOT)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def distinct(articles: list[str]) -> list[str]:
@@ -62,22 +81,25 @@ def run(label: str, articles: list[str], tmp: Path) -> tuple[float, Path]:
                                 ensure_ascii=False) + "\n")
     ws = tmp / f"ws-{label}"
     ingest([src], ws)
-    report = split(ws)
-    c = report.clusters
-    split_rate = size / report.split_seconds
-    dedup_rate = size / report.dedup_seconds
-    print(f"[{label}] {len(articles):,} articles, {size:.1f} MB, {report.sentences:,} "
-          f"sentences, {report.workers} processes ({load()})")
-    print(f"  split (segment + tokenise + rows)      {report.split_seconds:6.2f} s "
+    r = split_in_child(ws)
+    c = r["clusters"]
+    split_rate = size / r["split_seconds"]
+    dedup_rate = size / r["dedup_seconds"]
+    print(f"[{label}] {len(articles):,} articles, {size:.1f} MB, {r['sentences']:,} "
+          f"sentences, {r['workers']} processes ({load()})")
+    print(f"  split (segment + tokenise + rows)      {r['split_seconds']:6.2f} s "
           f"{split_rate:7.2f} MB/s")
-    print(f"  clustering (read + cluster_ids + write) {report.dedup_seconds:6.2f} s "
-          f"{dedup_rate:7.2f} MB/s   (cluster_ids alone {c.seconds:.2f} s, "
-          f"{size / c.seconds:.1f} MB/s)")
+    print(f"  clustering (read + cluster_ids + write) {r['dedup_seconds']:6.2f} s "
+          f"{dedup_rate:7.2f} MB/s   (cluster_ids alone {c['seconds']:.2f} s, "
+          f"{size / c['seconds']:.1f} MB/s)")
     print(f"  ratio clustering / split (same run)    {dedup_rate / split_rate:6.2f}x "
           f"({'keeps up' if dedup_rate > split_rate else 'SLOWER than split'})")
-    print(f"  found: {c.clusters:,} clusters of {c.clustered:,} sentences ({c.exact:,} exact "
-          f"after normalisation), {c.near_keys:,} distinct keys through MinHash; a "
-          f"deduplicated push saves {c.duplicates:,} of {report.sentences:,} tasks")
+    print(f"  found: {c['clusters']:,} clusters of {c['clustered']:,} sentences "
+          f"({c['exact']:,} exact after normalisation), {c['near_keys']:,} distinct keys "
+          f"through MinHash; a deduplicated push saves {c['clustered'] - c['clusters']:,} of "
+          f"{r['sentences']:,} tasks")
+    print(f"  peak RSS of split's main process (where clustering runs; workers apart): "
+          f"{r['peak_rss_mb']:,.0f} MB")
     return dedup_rate / split_rate, ws
 
 
