@@ -189,7 +189,7 @@ def test_vectorised_minhash_equals_a_plain_reference() -> None:
     texts = [dedup_key(x) for x in (BASE, NEAR, NOT_NEAR, EN, "abc", "𠀀𠀁𠀂汉字")]
     cps, offsets = codepoints(texts)
     keys, starts = shingles(cps, offsets)
-    sig = signatures(cps, offsets, threads=2)
+    sig = signatures(pa.array(texts), threads=2)
     a, b = _params(PERMUTATIONS)
     mask = (1 << 64) - 1
     for i, text in enumerate(texts):

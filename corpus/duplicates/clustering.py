@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from corpus.duplicates.minhash import codepoints, components, signatures, similar_pairs
+from corpus.duplicates.minhash import components, signatures, similar_pairs
 from corpus.errors import OptionError
 
 I64 = npt.NDArray[np.int64]
@@ -43,6 +43,8 @@ NEAR_MIN_CHARS = 20
 """Keys shorter than this are matched exactly only (a few changed characters in a short
 sentence are usually another number, name or negation: another claim)."""
 _STRIP = r"[\s\p{P}]+"
+KEY_SLICE = 32_768
+"""Distinct texts normalised per Arrow call."""
 
 
 @dataclass
@@ -83,16 +85,15 @@ def _keys(text: pa.Array) -> pa.Array:
 def dedup_keys(text: pa.Array | pa.ChunkedArray, threads: int = 2) -> pa.Array:
     """The comparison key of each text: NFKC, lower case, no whitespace or punctuation.
 
-    Each distinct text is normalised once, in ``threads`` slices (Arrow's kernels run
-    without the GIL)."""
+    Each distinct text is normalised once, ``KEY_SLICE`` texts at a time (bounded
+    intermediates) in ``threads`` threads (Arrow's kernels run without the GIL)."""
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     encoded = pc.dictionary_encode(text)
     uniq = encoded.dictionary
-    step = -(-len(uniq) // max(threads, 1)) if len(uniq) else 1
-    parts = [uniq.slice(lo, step) for lo in range(0, len(uniq), step)]
-    if len(parts) > 1:
-        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+    parts = [uniq.slice(lo, KEY_SLICE) for lo in range(0, len(uniq), KEY_SLICE)]
+    if len(parts) > 1 and threads > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
             done = list(pool.map(_keys, parts))
     else:
         done = [_keys(p) for p in parts]
@@ -162,9 +163,7 @@ def cluster_ids(sentences: pa.Table, *, threshold: float = DEFAULT_THRESHOLD,
         long_keys = uniq.take(pa.array(long_groups))
         by_key = _np(pc.sort_indices(long_keys))
         long_groups = long_groups[by_key]
-        texts = long_keys.take(pa.array(by_key)).to_pylist()
-        cps, offsets = codepoints(texts)
-        sig = signatures(cps, offsets, threads=threads)
+        sig = signatures(long_keys.take(pa.array(by_key)), threads=threads)
         u, v = similar_pairs(sig, threshold)
         comp = components(len(long_groups), u, v)
         merged[long_groups] = long_groups[comp]

@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
 U32 = npt.NDArray[np.uint32]
 U64 = npt.NDArray[np.uint64]
@@ -37,6 +39,8 @@ PERMUTATIONS = 32
 SEED = 20261203
 CHUNK_SHINGLES = 1 << 15
 """Shingles per NumPy step (``PERMUTATIONS`` rows of it stay within a few tens of MB)."""
+VERIFY_BLOCK = 1 << 16
+"""Candidate pairs compared at a time."""
 MIN_RECALL = 0.97
 """LSH bands are chosen so a pair at the threshold becomes a candidate this often."""
 
@@ -80,29 +84,33 @@ def shingles(cps: U32, offsets: I64) -> tuple[U64, I64]:
     return key[valid], starts
 
 
-def signatures(cps: U32, offsets: I64, k: int = PERMUTATIONS, threads: int = 2) -> U32:
-    """MinHash signatures of the texts ``cps[offsets[i]:offsets[i + 1]]`` (each of at least
+def signatures(texts: pa.Array, k: int = PERMUTATIONS, threads: int = 2) -> U32:
+    """MinHash signatures of ``texts`` (an Arrow string array; each text of at least
     ``SHINGLE`` characters), one row of ``k`` values per text.
 
-    Chunks of whole texts, about ``CHUNK_SHINGLES`` characters each, make their shingles
-    (:func:`shingles`) and hash them in ``threads`` threads: nothing of the size of the
-    corpus but the code points and the signatures is ever held."""
-    n = len(offsets) - 1
+    Chunks of whole texts, about ``CHUNK_SHINGLES`` characters each, are turned into code
+    points and shingles (:func:`codepoints`, :func:`shingles`) and hashed in ``threads``
+    threads: nothing of the size of the corpus is held but the signatures."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    n = len(texts)
     out = np.full((n, k), np.iinfo(np.uint32).max, dtype=np.uint32)
     if n == 0:
         return out
     a, b = _params(k)
+    lengths = np.asarray(pc.utf8_length(texts).to_numpy(zero_copy_only=False), dtype=np.int64)
+    ends = np.cumsum(lengths)
     bounds = [0]
-    cuts = np.searchsorted(offsets, np.arange(CHUNK_SHINGLES, int(offsets[-1]), CHUNK_SHINGLES),
-                           side="left")
+    cuts = np.searchsorted(ends, np.arange(CHUNK_SHINGLES, int(ends[-1]), CHUNK_SHINGLES),
+                           side="left") + 1
     for c in cuts.tolist():
         if bounds[-1] < c < n:
             bounds.append(int(c))
     bounds.append(n)
 
     def work(lo: int, hi: int) -> None:
-        c0 = int(offsets[lo])
-        keys, starts = shingles(cps[c0:int(offsets[hi])], offsets[lo:hi + 1] - c0)
+        cps, offsets = codepoints(texts.slice(lo, hi - lo).to_pylist())
+        keys, starts = shingles(cps, offsets)
         h = np.multiply(a[:, None], keys[None, :])
         h += b[:, None]
         h >>= np.uint64(32)
@@ -154,11 +162,13 @@ def similar_pairs(sig: U32, threshold: float) -> tuple[I64, I64]:
         cand = np.nonzero(~start)[0]
         if not len(cand):
             continue
-        u = order[cand].astype(np.int64)
-        v = first[cand].astype(np.int64)
-        keep = np.count_nonzero(sig[u] == sig[v], axis=1) >= need
-        us.append(u[keep])
-        vs.append(v[keep])
+        for lo in range(0, len(cand), VERIFY_BLOCK):   # bounded gathers
+            part = cand[lo:lo + VERIFY_BLOCK]
+            u = order[part].astype(np.int64)
+            v = first[part].astype(np.int64)
+            keep = np.count_nonzero(sig[u] == sig[v], axis=1) >= need
+            us.append(u[keep])
+            vs.append(v[keep])
     if not us:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
