@@ -22,7 +22,7 @@ import pyarrow as pa
 import yaml
 
 from corpus.errors import SchemaError
-from corpus.storage.tables import SENTENCE_SCHEMA
+from corpus.storage.tables import SENTENCE_TABLE_SCHEMA
 
 FieldKind = Literal["single", "multi", "stance", "spans"]
 FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
@@ -365,9 +365,10 @@ ANNOTATION_BASE_FIELDS: tuple[pa.Field, ...] = (
 #: Columns next to the schema's fields in the annotation, sentence and release tables: no
 #: field may be named like one of them (name -> the table it belongs to).
 RESERVED_COLUMNS: Mapping[str, str] = MappingProxyType({
-    **{n: "sentences" for n in SENTENCE_SCHEMA.names},
+    **{n: "sentences" for n in SENTENCE_TABLE_SCHEMA.names},
     **{f.name: "annotations" for f in ANNOTATION_BASE_FIELDS},
-    **dict.fromkeys(("n_annotators", "agreement", "split"), "release"),
+    **dict.fromkeys(("n_annotators", "agreement", "split", "label_source", "propagated_from"),
+                    "release"),
 })
 
 STANCE_TYPE = pa.list_(pa.struct([("target", pa.string()), ("label", pa.string())]))

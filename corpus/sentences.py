@@ -26,10 +26,17 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
+from corpus.duplicates import DEFAULT_THRESHOLD, ClusterReport, check_threshold, cluster_ids
 from corpus.engines import ARTICLE_COLUMNS, SplitBatch
 from corpus.errors import ConfigError, check_int
 from corpus.storage.atomic import atomic_path, remove_stale
-from corpus.storage.tables import SENTENCE_SCHEMA, iter_batches, open_table, sentence_id_for
+from corpus.storage.tables import (
+    SENTENCE_SCHEMA,
+    SENTENCE_TABLE_SCHEMA,
+    iter_batches,
+    open_table,
+    sentence_id_for,
+)
 from corpus.text.segmenter import Sentence
 from corpus.text.tokenizer import DEFAULT_ENGINE, Engine
 from corpus.workspace import Workspace
@@ -56,6 +63,12 @@ class SplitReport:
     workers: int = 1
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """``(article_id, one-line reason)`` of the articles over the size limit (not split)."""
+    clusters: ClusterReport = field(default_factory=ClusterReport)
+    """The near-duplicate clusters found over all sentences (``corpus.duplicates``)."""
+    split_seconds: float = 0.0
+    """Wall seconds of segmenting, tokenising and writing the rows (clustering excluded)."""
+    dedup_seconds: float = 0.0
+    """Wall seconds of clustering: reading the rows back, ``cluster_ids``, the final write."""
 
 
 def split(
@@ -69,6 +82,7 @@ def split(
     tokenizer: Engine = DEFAULT_ENGINE,
     engine: str = "local",
     address: str | None = None,
+    dedup_threshold: float = DEFAULT_THRESHOLD,
 ) -> SplitReport:
     """Build ``sentences.parquet`` from ``articles.parquet`` (atomic replace).
 
@@ -81,7 +95,11 @@ def split(
     ``engine``: ``local`` (this process, or a process pool of ``workers``) or ``ray`` (Ray
     Data, on the cluster at ``address`` or a local Ray when None; ``workers`` caps its
     concurrent tasks); both run :func:`corpus.engines.sentences_from_articles`.
+    Once every article is split, sentences that repeat across articles get a common
+    ``cluster_id`` (exact after normalisation, or near: MinHash Jaccard similarity of at
+    least ``dedup_threshold``; 1: exact only), see :mod:`corpus.duplicates`.
     """
+    check_threshold(dedup_threshold)
     max_bytes = article_limit(max_article_mb)
     check_int("max_len", max_len, minimum=1)
     if workers is not None:
@@ -115,17 +133,34 @@ def split(
                                        blocks=-(-total_chars // RAY_BLOCK_CHARS)))
         else:
             results = _results(article_batches(ws.articles, max_bytes), fn, workers or 1)
-        _write_sentences(ws, report, total_chars, results, progress)
+        _write_sentences(ws, report, total_chars, results, progress, dedup_threshold)
         report.characters = total_chars  # (ray counts sentence characters on the way)
     return report
 
 
 def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int,
                      results: Iterator[tuple[pa.RecordBatch, int]],
-                     progress: Callable[[int, int], None] | None) -> None:
-    with atomic_path(ws.sentences) as tmp, pq.ParquetWriter(
-        tmp, SENTENCE_SCHEMA, compression="zstd"
-    ) as writer:
+                     progress: Callable[[int, int], None] | None,
+                     dedup_threshold: float = DEFAULT_THRESHOLD) -> None:
+    """Stream the engine's rows into a raw file (uncompressed, fast), cluster them, then
+    write ``sentences.parquet`` (zstd) with ``cluster_id``; one atomic replace."""
+    t0 = time.perf_counter()
+    with atomic_path(ws.sentences) as tmp:
+        # a `.tmp-sentences.parquet.*` name: the next split's remove_stale removes it too
+        raw = tmp.with_name(tmp.name + ".raw")
+        try:
+            _write_raw(raw, report, total_chars, results, progress)
+            report.split_seconds = time.perf_counter() - t0
+            _add_clusters(raw, tmp, report, dedup_threshold)
+            report.dedup_seconds = time.perf_counter() - t0 - report.split_seconds
+        finally:
+            raw.unlink(missing_ok=True)
+
+
+def _write_raw(raw: Path, report: SplitReport, total_chars: int,
+               results: Iterator[tuple[pa.RecordBatch, int]],
+               progress: Callable[[int, int], None] | None) -> None:
+    with pq.ParquetWriter(raw, SENTENCE_SCHEMA, compression="none") as writer:
         done = 0
         for n, (table, chars) in enumerate(results, start=1):
             writer.write_batch(table)
@@ -137,6 +172,23 @@ def _write_sentences(ws: Workspace, report: SplitReport, total_chars: int,
             done += chars
             if progress:
                 progress(min(done, total_chars), total_chars)
+
+
+def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float) -> None:
+    """Copy ``raw`` into ``target`` row group by row group, adding ``cluster_id``."""
+    inputs = pq.read_table(raw, columns=["sentence_id", "article_id", "text", "kind"])
+    cluster, report.clusters = cluster_ids(inputs, threshold=threshold)
+    del inputs
+    source = pq.ParquetFile(raw)
+    at = 0
+    with pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
+        for i in range(source.num_row_groups):
+            group = source.read_row_group(i)
+            rows = group.num_rows
+            writer.write_table(pa.Table.from_arrays(
+                [*group.columns, cluster.slice(at, rows)], schema=SENTENCE_TABLE_SCHEMA))
+            at += rows
+    _trim_heap(collect=False)
 
 
 def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:

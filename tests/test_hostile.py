@@ -163,7 +163,9 @@ def _utf16_len(text: str) -> int:
 def test_push_pull_round_trip_hostile_text(ls_server: Any, hostile_ws: Workspace) -> None:
     client = ls_server.client()
     name = f"hostile-{os.getpid()}"
-    report = push(hostile_ws, name, targets=TARGETS, client=client)
+    # every sentence as a task: the 20,000-character line is cut into identical pieces,
+    # which a deduplicated push would send once
+    report = push(hostile_ws, name, targets=TARGETS, client=client, dedup=False)
     sents = {s["sentence_id"]: s for s in _sentences(hostile_ws)}
     tasks = ls_tasks(client, report.project_id, "task_only")
     expected = {sid for sid, s in sents.items() if s["kind"] == "sentence"}

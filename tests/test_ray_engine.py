@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from robust_helpers import seed_variant, write_jsonl
@@ -76,10 +77,21 @@ def test_ray_writes_a_parquet_folder_from_a_uri(ray_local: object, articles_ws: 
     split(articles_ws, workers=1)
     out = tmp_path / "sentences-out"
     split_to_folder(articles_ws.articles.resolve().as_uri(), out.as_uri())
-    written = pq.read_table(out).to_pylist()
+    folder = pq.read_table(out)
+    written = folder.to_pylist()
     local = _rows(articles_ws.sentences)
     key = lambda r: (r["article_id"], r["start"])  # noqa: E731
-    assert sorted(written, key=key) == sorted(local, key=key)
+    # the folder holds the engine's rows; clusters need the whole table, as split adds them
+    assert sorted(written, key=key) == sorted(
+        ({k: v for k, v in r.items() if k != "cluster_id"} for r in local), key=key)
+    from corpus.duplicates import cluster_ids
+
+    order = pc.sort_indices(folder, sort_keys=[("article_id", "ascending"),
+                                               ("start", "ascending")])
+    folder = folder.take(order)
+    ids, _ = cluster_ids(folder)
+    assert dict(zip(folder["sentence_id"].to_pylist(), ids.to_pylist(), strict=True)) == {
+        r["sentence_id"]: r["cluster_id"] for r in local}
 
 
 def test_cli_split_engine_ray(ray_local: object, articles_ws: Workspace) -> None:
@@ -197,8 +209,10 @@ def test_ray_ingest_writes_articles_and_sentences_folders(ray_local: object,
     key = lambda r: (r["article_id"], r.get("start", 0))  # noqa: E731
     assert sorted(_articles(pq.read_table(out / "articles")), key=key) == sorted(
         _articles(pq.read_table(local_ws.articles)), key=key)
+    # the workers' folder holds the engine's rows: no cluster_id (split adds it over a table)
     assert sorted(pq.read_table(out / "sentences").to_pylist(), key=key) == sorted(
-        _rows(local_ws.sentences), key=key)
+        ({k: v for k, v in r.items() if k != "cluster_id"} for r in _rows(local_ws.sentences)),
+        key=key)
 
 
 def test_cli_ingest_engine_ray(ray_local: object, collection: Path, tmp_path: Path) -> None:

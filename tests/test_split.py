@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from corpus.articles.ingestion import ingest
 from corpus.cli.main import app
 from corpus.sentences import split
-from corpus.storage.tables import SENTENCE_SCHEMA, sentence_id_for
+from corpus.storage.tables import SENTENCE_TABLE_SCHEMA, sentence_id_for
 from corpus.text.segmenter import sentence_text
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_68e5fa63c6607158.txt"
@@ -28,7 +28,7 @@ def seeded(tmp_path: Path) -> Path:
 def test_sentence_table_columns_and_offsets(seeded: Path) -> None:
     report = split(seeded)
     table = pq.read_table(seeded / "sentences.parquet")
-    assert table.schema.remove_metadata() == SENTENCE_SCHEMA.remove_metadata()
+    assert table.schema.remove_metadata() == SENTENCE_TABLE_SCHEMA.remove_metadata()
     article = pq.read_table(seeded / "articles.parquet").to_pylist()[0]
     rows = table.to_pylist()
     assert report.sentences + report.headings == len(rows) > 40

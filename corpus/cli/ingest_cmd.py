@@ -12,6 +12,7 @@ from corpus.articles.ingestion import IngestReport, ingest
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
+from corpus.duplicates import DEFAULT_THRESHOLD
 from corpus.errors import ConfigError
 from corpus.sentences import ENGINES, MAX_WORKERS, SplitReport, split
 
@@ -34,6 +35,18 @@ def use_own_abbreviations(files: list[Path] | None) -> None:
     os.environ[ABBREVIATIONS_ENV] = os.pathsep.join(
         [p for p in os.environ.get(ABBREVIATIONS_ENV, "").split(os.pathsep) if p] + given)
 
+
+def _threshold(value: float) -> float:
+    """Option callback: a Jaccard similarity in (0, 1] (nan refused too)."""
+    if not (0 < value <= 1):
+        raise typer.BadParameter(f"{value} is not a similarity in (0, 1].")
+    return value
+
+
+DedupThresholdOpt = Annotated[float, typer.Option(
+    "--dedup-threshold", callback=_threshold,
+    help="Sentences that repeat across articles form clusters: exact after normalisation, "
+    "or near (MinHash Jaccard of character 3-grams at least this; 1: exact only).")]
 
 MaxArticleOpt = Annotated[float, typer.Option(
     "--max-article-mb", help="Refuse an article (a file, or a JSONL line) bigger than this "
@@ -69,6 +82,7 @@ def ingest_cli(
     output: Annotated[str | None, typer.Option(
         help="With --engine ray: the workers write articles/ and sentences/ Parquet folders "
         "here (any filesystem pyarrow reads) instead of the workspace.")] = None,
+    dedup_threshold: DedupThresholdOpt = DEFAULT_THRESHOLD,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
     use_own_abbreviations(abbreviations)
@@ -79,7 +93,7 @@ def ingest_cli(
                           hint="add --engine ray, or leave --output out to use the workspace")
     if engine == "ray":
         _ingest_on_ray(paths, workspace_dir, do_split, max_len, max_article_mb, address,
-                       output)
+                       output, dedup_threshold)
         return
     ws = workspace(workspace_dir)
     with progress_bar("ingest") as update:
@@ -88,14 +102,15 @@ def ingest_cli(
     print_ingest(report, str(ws.articles))
     skipped = False
     if do_split and report.total_articles:
-        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb).skipped)
+        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb,
+                                 dedup_threshold=dedup_threshold).skipped)
     if report.failed or skipped:
         raise typer.Exit(1)
 
 
 def _ingest_on_ray(paths: list[str], workspace_dir: Path | None, do_split: bool,
                    max_len: int, max_article_mb: float, address: str | None,
-                   output: str | None) -> None:
+                   output: str | None, dedup_threshold: float = DEFAULT_THRESHOLD) -> None:
     from corpus.engines import SplitBatch
     from corpus.engines.ray_engine import ingest_documents
     from corpus.extras import require
@@ -117,7 +132,8 @@ def _ingest_on_ray(paths: list[str], workspace_dir: Path | None, do_split: bool,
     skipped = False
     if ws is not None and do_split and report.total_articles:
         skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb,
-                                 engine="ray", address=address).skipped)
+                                 engine="ray", address=address,
+                                 dedup_threshold=dedup_threshold).skipped)
     if report.failed or skipped:
         raise typer.Exit(1)
 
@@ -134,20 +150,24 @@ def split_cli(
     engine: EngineOpt = "local",
     address: AddressOpt = None,
     abbreviations: AbbreviationsOpt = None,
+    dedup_threshold: DedupThresholdOpt = DEFAULT_THRESHOLD,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
     use_own_abbreviations(abbreviations)
     if run_split(workspace(workspace_dir).root, max_len, workers,
-                 max_article_mb=max_article_mb, engine=engine, address=address).skipped:
+                 max_article_mb=max_article_mb, engine=engine, address=address,
+                 dedup_threshold=dedup_threshold).skipped:
         raise typer.Exit(1)
 
 
 def run_split(root: Path, max_len: int, workers: int | None = None, *,
               max_article_mb: float | None = DEFAULT_MAX_ARTICLE_MB, engine: str = "local",
-              address: str | None = None) -> SplitReport:
+              address: str | None = None,
+              dedup_threshold: float = DEFAULT_THRESHOLD) -> SplitReport:
     with progress_bar("split") as update:
         report = split(root, max_len=max_len, workers=workers, progress=update,
-                       max_article_mb=max_article_mb, engine=engine, address=address)
+                       max_article_mb=max_article_mb, engine=engine, address=address,
+                       dedup_threshold=dedup_threshold)
     for _, reason in report.skipped:
         console.print(f"[bold red]error:[/] {escape(reason)}")
     out.print(
@@ -156,6 +176,11 @@ def run_split(root: Path, max_len: int, workers: int | None = None, *,
         f"{_where(report.workers, engine)}) "
         f"-> {escape(str(root / 'sentences.parquet'))}"
     )
+    c = report.clusters
+    if c.clusters:
+        out.print(f"repeats: {c.clustered:,} sentences in {c.clusters:,} clusters "
+                  f"({c.exact:,} exact after normalisation, the others near); push sends one "
+                  f"per cluster, {c.duplicates:,} fewer tasks")
     return report
 
 

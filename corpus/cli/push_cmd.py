@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -29,6 +30,13 @@ from corpus.cli.schema_cmd import (
 if TYPE_CHECKING:
     from corpus.labelstudio.tasks import PushReport
 
+class Dedup(str, Enum):
+    """``--dedup``: one task per cluster of repeated sentences, or every sentence."""
+
+    on = "on"
+    off = "off"
+
+
 OverlapOpt = Annotated[int | None, typer.Option(
     min=1, help="Annotators per task (Label Studio's queue gives each task to N different "
     "annotators). Default: the project's setting; 2 for a new project.",
@@ -52,6 +60,10 @@ def push_cli(
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
     overlap: OverlapOpt = None,
+    dedup: Annotated[Dedup, typer.Option(
+        "--dedup", case_sensitive=False,
+        help="on: one task per cluster of sentences that repeat across articles (a release "
+        "gives its labels to the others); off: a task for every sentence.")] = Dedup.on,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -66,8 +78,12 @@ def push_cli(
                       progress=update, schema=load_schema(schema),
                       allow_insecure=settings(ctx).allow_insecure,
                       import_timeout=import_timeout, overlap=overlap,
-                      accept_suggested=accept_suggested)
+                      accept_suggested=accept_suggested, dedup=dedup is Dedup.on)
     out.print(escape(report.summary()))
+    if report.dedup_unavailable:
+        console.print("[yellow]sentences.parquet has no clusters of repeated sentences[/] (split "
+                      "by an older version): every sentence was sent; run `corpus split` to "
+                      "find them")
     if report.targets_suggested:
         out.print("[yellow]you accepted the targets suggested from the corpus[/]; targets can "
                   "be added later (`--targets-file FILE` with the old ones kept)")

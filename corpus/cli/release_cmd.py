@@ -53,6 +53,10 @@ def release_cli(
     license_id: Annotated[str | None, typer.Option(
         "--license", help="SPDX licence id of the data (e.g. CC-BY-4.0); later versions of "
         "NAME keep it.", show_default=False)] = None,
+    propagate: Annotated[bool, typer.Option(
+        "--propagate/--no-propagate", help="Give the labels of a cluster of repeated "
+        "sentences (push sent one per cluster) to its unannotated members, marked "
+        "label_source = propagated; --no-propagate leaves them out.")] = True,
 ) -> None:
     """Build an immutable, versioned release (releases/NAME/vNNNN) from the annotations."""
     from corpus.releases.build import release
@@ -60,11 +64,14 @@ def release_cli(
     info = release(workspace(workspace_dir), name, min_annotations=min_annotations,
                    split_ratios=split, schema=schema, message=message, resplit=resplit,
                    projects=project or None, annotator_names=annotator_names,
-                   license=license_id)
+                   license=license_id, propagate=propagate)
     rows = info.rows
     out.print(f"released {escape(name)} {info.version}: {rows['total']} sentences "
               f"(train {rows['train']}, validation {rows['validation']}, test {rows['test']}) "
               f"-> {escape(str(info.path))}")
+    if info.propagated:
+        out.print(f"{info.propagated} of them with labels propagated from a repeat of the "
+                  "sentence (label_source = propagated; --no-propagate leaves them out)")
     out.print(f"manifest sha256 {info.manifest_sha256}")
     for w in info.warnings:
         console.print(f"[yellow]warning:[/] {escape(w)}")

@@ -42,7 +42,7 @@ from corpus.labelstudio.render import guidelines_html, guidelines_path, render_l
 from corpus.labelstudio.sync import ProjectSync, now_iso
 from corpus.labelstudio.targets import Target, as_targets
 from corpus.storage.atomic import write_text
-from corpus.storage.tables import read_table
+from corpus.storage.tables import open_table, read_table
 from corpus.workspace import Workspace
 
 Progress = Callable[[int, int], None]
@@ -130,6 +130,22 @@ def build_tasks(
     return tasks
 
 
+def read_clusters(workspace: Workspace) -> dict[str, str] | None:
+    """``sentence_id -> cluster_id`` of the sentences that repeat others (split's
+    ``cluster_id``, see ``corpus.duplicates``); None when the table has no such column
+    (split by a version before near-duplicates)."""
+    path = workspace.require(workspace.sentences, produced_by="corpus ingest")
+    if "cluster_id" not in open_table(path).schema_arrow.names:
+        return None
+    table = read_table(path, columns=["sentence_id", "cluster_id"])
+    repeats = table.filter(pc.fill_null(pc.not_equal(table["sentence_id"],
+                                                     table["cluster_id"]), False))
+    members = pc.is_in(table["cluster_id"], value_set=pc.unique(repeats["cluster_id"]))
+    table = table.filter(members)
+    return dict(zip(table.column("sentence_id").to_pylist(),
+                    table.column("cluster_id").to_pylist(), strict=True))
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -155,6 +171,12 @@ class PushReport:
     duplicates_kept: int = 0
     remaining: int = 0
     seconds: float = 0.0
+    dedup: bool = True
+    """One task per cluster of repeated sentences (``corpus.duplicates``)."""
+    dedup_saved: int = 0
+    """Sentences not sent because their cluster already has (or gets) a task."""
+    dedup_unavailable: bool = False
+    """The sentence table has no clusters (split before near-duplicates): all were sent."""
 
     @property
     def rate(self) -> float:
@@ -178,6 +200,9 @@ class PushReport:
                          "annotations (delete them in Label Studio)")
         if self.remaining:
             parts.append(f"{self.remaining} left (limit)")
+        if self.dedup_saved:
+            parts.append(f"{self.dedup_saved} tasks saved by sending one sentence per cluster "
+                         "of repeats")
         if self.imported:
             parts.append(f"{self.rate:.0f} tasks/s")
         parts.append(f"each task for {self.overlap} annotator{'s' if self.overlap > 1 else ''}"
@@ -472,6 +497,7 @@ def push(
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
     overlap: int | None = None,
     accept_suggested: bool = False,
+    dedup: bool = True,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
@@ -488,6 +514,11 @@ def push(
     ``overlap`` is how many different annotators Label Studio's queue gives each task to
     (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
     it on an existing project updates the project.
+    ``dedup``: of each cluster of sentences that repeat across articles (split's
+    ``cluster_id``), only one representative becomes a task: the member that already has
+    a task in the project, else the one with the smallest ``sentence_id``
+    (``corpus.duplicates.representatives``); a release gives its labels to the others.
+    False sends every sentence.
     """
     if overlap is not None:
         check_int("overlap", overlap, minimum=1)
@@ -502,6 +533,7 @@ def push(
     t0 = time.perf_counter()
     # local input first: a missing or corrupt table is named before any network work
     tasks = build_tasks(ws, articles=articles)
+    clusters = read_clusters(ws) if dedup else None
     own_client = client is None
     client = as_client(client) if client is not None else open_client(
         ws, allow_insecure=allow_insecure)
@@ -525,7 +557,8 @@ def push(
                                 created=created, config_updated=updated, targets=target_list,
                                 targets_suggested=suggested, candidates=len(tasks),
                                 overlap=n_overlap, overlap_changed=overlap_changed,
-                                annotators=_count_annotators(client))
+                                annotators=_count_annotators(client), dedup=dedup,
+                                dedup_unavailable=dedup and clusters is None)
             if state is None or int(state.get("project_id", -1)) != project_id or updated \
                     or state.get("overlap") != n_overlap:
                 _record_state(sync, state, project_id, client.url, schema, chosen, config,
@@ -538,6 +571,12 @@ def push(
 
             todo = [t for t in tasks if t["sentence_id"] not in ledger]
             report.already = len(tasks) - len(todo)
+            if clusters:
+                from corpus.duplicates import representatives
+
+                send, report.dedup_saved = representatives(
+                    [t["sentence_id"] for t in todo], clusters, ledger.keys())
+                todo = [t for t, ok in zip(todo, send, strict=True) if ok]
             if limit is not None and limit >= 0 and len(todo) > limit:
                 report.remaining = len(todo) - limit
                 todo = todo[:limit]

@@ -55,6 +55,7 @@ from corpus.releases.model import (
     version_name,
     votes_column,
 )
+from corpus.releases.propagation import propagate_labels
 from corpus.releases.pseudonyms import pseudonymise
 from corpus.releases.verify import check_complete, latest_complete
 from corpus.storage.atomic import current_umask, fsync_dir
@@ -86,6 +87,8 @@ class ReleaseInfo:
     license: str | None = None
     warnings: list[str] = field(default_factory=list)
     """What the lead should know: no licence, an empty split."""
+    propagated: int = 0
+    """Rows whose labels come from a repeat of the sentence (``label_source = propagated``)."""
 
 
 class _Clock:
@@ -287,6 +290,7 @@ def release(
     projects: Sequence[str] | None = None,
     annotator_names: bool = False,
     license: str | None = None,
+    propagate: bool = True,
 ) -> ReleaseInfo:
     """Build ``releases/NAME/vNNNN`` from the workspace's sentences and annotations.
 
@@ -297,6 +301,9 @@ def release(
     stable pseudonyms (``corpus.releases.pseudonyms``) unless ``annotator_names``.
     ``license`` (an SPDX id, e.g. ``CC-BY-4.0``) is kept for later versions of NAME;
     without any, the card says the licence is unspecified (and ``warnings`` say so).
+    ``propagate``: the members of a cluster of repeated sentences that nobody annotated
+    get the cluster's labels, marked ``label_source = propagated``
+    (``corpus.releases.propagation``); False leaves them out.
 
     Raises NothingToRelease when the data would be identical to the latest
     version, WorkspaceError when another release of NAME is running or the
@@ -331,7 +338,8 @@ def release(
             parent = version_name(latest) if latest is not None else None
             _check_free(release_dir / version_name(number))
             info = _build(ws, tmp, name, number, parent, label_schema, min_annotations,
-                          ratios, message, resplit, projects, annotator_names, license)
+                          ratios, message, resplit, projects, annotator_names, license,
+                          propagate=propagate)
             final = release_dir / info.version
             if final.exists():
                 raise ReleaseError(f"{final} already exists",
@@ -475,7 +483,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
            message: str | None, resplit: bool = False,
            projects: Sequence[str] | None = None,
            annotator_names: bool = False,
-           license: str | None = None) -> ReleaseInfo:
+           license: str | None = None, *, propagate: bool = True) -> ReleaseInfo:
     version = version_name(number)
     clock = _Clock()
     # import matplotlib (~1 s of bytecode) while the C++ Parquet reader holds no GIL
@@ -526,7 +534,11 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         raise NothingToRelease(
             f"no sentence in {ws.annotations} has {min_annotations} or more annotations",
             hint="pull more annotations or lower --min-annotations")
-    table = _assemble(sentences, order, agg, ratios, _article_columns(ws.articles))
+    article_cols = _article_columns(ws.articles)
+    table = _assemble(sentences, order, agg, ratios, article_cols)
+    table, propagated = propagate_labels(
+        table, sentences, article_cols, [f.name for f in agg.fields if f.kind == "spans"],
+        enabled=propagate)
     del sentences
     if license is None and parent_manifest is not None:
         license = parent_manifest.get("license")         # remembered per release name
@@ -566,6 +578,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
         clock.lap("split + select annotations")
         manifest = _describe(schema, agg, table, split_tables, ann_out)
         manifest["projects"] = chosen
+        manifest["propagated"] = propagated
         clock.lap("labels + agreement")
         drawn = chart.can_render()
         if drawn:
@@ -608,6 +621,7 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
                    "split_ratios": [round(r, 6) for r in ratios],
                    "resplit": resplit,
                    "annotator_names": annotator_names,
+                   "propagate": propagate,
                    "split_rule": "sha256(article_id)[:8] / 2**64 -> train|validation|test"},
         "rows": rows,
         "articles": articles,
@@ -637,7 +651,8 @@ def _build(ws: Workspace, tmp: Path, name: str, number: int, parent: str | None,
     return ReleaseInfo(projects=chosen, warnings=warnings, license=license, name=name,
                        version=version, number=number, path=tmp, parent=parent,
                        rows=rows, content_sha256=content, manifest_sha256=manifest_sha,
-                       created_at=created_at, timings=clock.phases, chart=drawn)
+                       created_at=created_at, timings=clock.phases, chart=drawn,
+                       propagated=propagated)
 
 
 def _copy_screens(ws: Workspace, chosen: Sequence[Mapping[str, Any]], tmp: Path

@@ -37,7 +37,15 @@ BASE_DESCRIPTIONS = {
     "agreement": "how the `{primary}` label was decided: `unanimous` (every vote for one label), "
                  "`majority` (one label has the most votes), `tie` (top count shared: label is "
                  "null), `adjudicated` (a ground-truth annotation decided every field)",
-    "split": "`train`, `validation` or `test` (hash of `article_id`)",
+    "split": "`train`, `validation` or `test` (hash of `article_id`; a propagated row: its "
+             "source's split)",
+    "cluster_id": "cluster of sentences that repeat this one across articles, exactly after "
+                  "normalisation or nearly (the smallest `sentence_id` of the cluster)",
+    "label_source": "`annotated` (its own annotators), `adjudicated` (a decision or ground "
+                    "truth) or `propagated` (the labels of a repeat of the sentence, see "
+                    "`propagated_from`)",
+    "propagated_from": "the `sentence_id` whose labels a propagated row carries (null "
+                       "otherwise)",
 }
 
 
@@ -247,6 +255,7 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "- stance: plurality vote per target;\n"
                  "- spans: kept when more than half of the annotators marked the same "
                  "start, end and label.\n")
+    parts.append(_propagation(manifest))
     if manifest["params"].get("annotator_names"):
         parts.append("\nAnnotators are named by their Label Studio e-mail "
                      "(released with `--annotator-names`).\n")
@@ -332,3 +341,19 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  f"manifest sha256 {manifest_sha256}}},\n"
                  "}\n```\n")
     return "".join(parts)
+
+
+def _propagation(manifest: Mapping[str, Any]) -> str:
+    """The card's lines on labels propagated within clusters of repeated sentences."""
+    n = int(manifest.get("propagated") or 0)
+    total = int(manifest["rows"].get("total") or 0)
+    if not manifest["params"].get("propagate", False):
+        return ("- repeated sentences: not propagated (`--no-propagate`); only sentences "
+                "annotated themselves are released.\n")
+    return (f"- repeated sentences: **{n} of {total} rows** (`label_source = propagated`) "
+            "carry the labels of another sentence of their cluster (exact repeats after "
+            "normalisation, or near: MinHash similarity of character 3-grams), which "
+            "annotators labelled once; the source (`propagated_from`) is the adjudicated "
+            "member, else the one with the most annotators; spans only where the text is "
+            "identical; each such row is in its source's split, so copies never straddle "
+            "train and test. Filter `label_source != 'propagated'` for annotated rows only.\n")

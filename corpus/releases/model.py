@@ -13,7 +13,7 @@ SPLITS: tuple[str, ...] = ("train", "validation", "test")
 AGREEMENT_VALUES: tuple[str, ...] = ("unanimous", "majority", "tie", "adjudicated")
 SENTENCE_COLUMNS: tuple[str, ...] = (
     "sentence_id", "article_id", "para_idx", "sent_idx", "start", "end",
-    "text", "kind", "tokens", "lang",
+    "text", "kind", "tokens", "lang", "cluster_id",
 )
 TMP_PREFIX = ".tmp-"
 VERSION_RE = re.compile(r"^v(\d{4,})$")

@@ -44,6 +44,16 @@ SENTENCE_SCHEMA = pa.schema(
     ],
     metadata={"table": "sentences", "version": "1"},
 )
+"""The rows every split engine produces (``corpus.engines.sentences_from_articles``)."""
+
+CLUSTER_FIELD = pa.field("cluster_id", pa.string())
+"""The near-duplicate cluster of a sentence (``corpus.duplicates``): the smallest
+``sentence_id`` of the sentences that repeat it (its own id when nothing does)."""
+
+SENTENCE_TABLE_SCHEMA = pa.schema([*SENTENCE_SCHEMA, CLUSTER_FIELD],
+                                  metadata={"table": "sentences", "version": "2"})
+"""``sentences.parquet`` as split writes it: the engine's rows plus ``cluster_id``, which
+needs every sentence of the corpus and so is added once all articles are split."""
 
 
 def text_sha256(text: str) -> str:
