@@ -1,0 +1,388 @@
+"""Pre-annotations: a model's :class:`~corpus.models.suggestions.Suggestion` -> Label Studio
+predictions on the project's tasks (``corpus predict``).
+
+A prediction's ``result`` items are built from the label schema and the names the screen
+uses (``corpus.labelstudio.render.TEXT_NAME``, ``labelschema.stance_control_name``), so they
+fill the same controls an annotator answers; ``score`` is the suggestion's confidence
+(Label Studio's uncertainty sampling serves the lowest first) and ``model_version`` the
+model's version. Predictions are sent in bulk (``POST /api/projects/{id}/import/predictions``
+through the SDK), then the project's ``model_version`` is set to it and
+``show_collab_predictions`` ("use predictions to pre-label tasks") switched on: Label
+Studio 1.23 hands the annotator's editor the predictions of the project's ``model_version``
+only, and the editor opens with them filled in.
+
+Idempotent: the project's predictions are listed first, and a task that already has one of
+this ``model_version`` gets none again (a second copy left by an interrupted import is
+deleted, the oldest kept). A new ``model_version`` adds its predictions next to the older
+ones (annotations started from an old one keep pointing at it) and becomes the project's.
+
+Why a model suggested what it did (``Suggestion.cues``) is kept in
+``workspace/sync/<project>/predictions.parquet`` (one row per prediction: id, task,
+sentence, model version, score, cues, answers as JSON) and shown to the lead in Label
+Studio as the ``meta.text`` of the prediction's ``claim`` item; predictions never count as
+annotations (pull reads annotations only).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from corpus.errors import ConfigError, SchemaError, WorkspaceError, check_int
+from corpus.labelschema import STANCE_PREFIX, Field, LabelSchema, load_schema, stance_control_name
+from corpus.labelstudio.client import as_client, plain
+from corpus.labelstudio.connection import open_client
+from corpus.labelstudio.render import TEXT_NAME
+from corpus.labelstudio.sync import ProjectSync
+from corpus.models.suggestions import Model, SentenceInput, Suggestion
+from corpus.storage.atomic import write_table
+from corpus.storage.tables import read_table
+from corpus.workspace import Workspace
+
+Progress = Callable[[int, int], None]
+
+MODELS = ("heuristic", "baseline")
+DEFAULT_BATCH_SIZE = 1000
+"""Predictions per import request."""
+PREDICTIONS_FILE = "predictions.parquet"
+PREDICTIONS_SCHEMA = pa.schema([
+    pa.field("prediction_id", pa.int64()),
+    pa.field("ls_task_id", pa.int64()),
+    pa.field("sentence_id", pa.string()),
+    pa.field("model_version", pa.string()),
+    pa.field("score", pa.float64()),
+    pa.field("cues", pa.list_(pa.string())),
+    pa.field("answers", pa.string()),
+])
+"""``workspace/sync/<project>/predictions.parquet``: what each prediction said and why."""
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _control(schema: LabelSchema, key: str) -> tuple[Field, str]:
+    """The field an answer key belongs to and its Label Studio control name."""
+    for f in schema.fields:
+        if f.kind == "stance":
+            prefix = STANCE_PREFIX if f.name == "stance" else f"{f.name}__"
+            if key.startswith(prefix) and len(key) > len(prefix):
+                return f, key
+        elif f.name == key:
+            return f, key
+    raise SchemaError(f"suggestion answers {key!r}, which schema {schema.name!r} "
+                      f"v{schema.version} does not have",
+                      hint=f"answer one of: {', '.join(f.name for f in schema.fields)} "
+                      "(stance: labelschema.stance_control_name)")
+
+
+def prediction_result(schema: LabelSchema, suggestion: Suggestion,
+                      targets: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The Label Studio ``result`` items of ``suggestion`` (choices only; spans are not
+    suggested). A dependent field whose ``shown_when`` choice is not suggested is left out
+    (the annotator could not see it); a stance answer for a target the project does not
+    have, an unknown field or value, raises SchemaError."""
+    stance_names = {stance_control_name(f, t) for f in schema.fields_of_kind("stance")
+                    for t in targets}
+    chosen: dict[str, tuple[Field, str, tuple[str, ...]]] = {}
+    for key, answer in suggestion.answers.items():
+        f, name = _control(schema, key)
+        values = (answer,) if isinstance(answer, str) else tuple(answer)
+        if f.kind == "spans":
+            raise SchemaError(f"suggestion answers span field {key!r}",
+                              hint="suggest choices only")
+        if f.kind == "stance" and name not in stance_names:
+            raise SchemaError(f"suggestion answers {key!r}, not a stance target of the project",
+                              hint=f"project targets are: {', '.join(targets) or '(none)'}")
+        if not values or (f.kind != "multi" and len(values) != 1):
+            raise SchemaError(f"suggestion for {key!r} has {len(values)} values",
+                              hint="one value for a single or stance field, one or more "
+                              "for a multi field")
+        for v in values:
+            if v not in f.values:
+                raise SchemaError(f"suggestion for {key!r}: unknown value {v!r}",
+                                  hint=f"use one of: {', '.join(f.values)}")
+        chosen[name] = (f, name, values)
+    picked = {name: vals for name, (_, name, vals) in chosen.items()}
+    items: list[dict[str, Any]] = []
+    for name, (f, _, values) in chosen.items():
+        if f.shown_when is not None:
+            dep, val = f.shown_when
+            if val not in picked.get(dep, ()):
+                continue
+        item: dict[str, Any] = {"from_name": name, "to_name": TEXT_NAME, "type": "choices",
+                                "value": {"choices": list(values)}, "origin": "prediction"}
+        items.append(item)
+    if suggestion.cues:
+        for item in items:  # the cues ride on the primary item, where a lead looks first
+            if item["from_name"] == schema.fields[0].name:
+                item["meta"] = {"text": ["; ".join(suggestion.cues)]}
+    return items
+
+
+def to_prediction(schema: LabelSchema, suggestion: Suggestion, task_id: int,
+                  model_version: str, targets: Sequence[str] = ()) -> dict[str, Any]:
+    """The prediction Label Studio imports for one task (``task``, ``result``, ``score``,
+    ``model_version``)."""
+    score = float(suggestion.score)
+    if not 0.0 <= score <= 1.0:
+        raise SchemaError(f"suggestion for {suggestion.sentence_id!r} has score {score}",
+                          hint="a score is a confidence in [0, 1]")
+    return {"task": int(task_id), "result": prediction_result(schema, suggestion, targets),
+            "score": score, "model_version": model_version}
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class PredictReport:
+    """What one ``corpus predict`` did."""
+
+    project: str
+    project_id: int
+    model_version: str
+    tasks: int = 0
+    created: int = 0
+    already: int = 0
+    empty: int = 0
+    duplicates_deleted: int = 0
+    scores: list[float] = field(default_factory=list)
+    cue_kinds: Counter[str] = field(default_factory=Counter)
+    answers: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One-line human summary."""
+        line = (f"predict {self.project!r} (id {self.project_id}) with {self.model_version}: "
+                f"{self.created} predictions created, {self.already} tasks already had one")
+        if self.empty:
+            line += f", {self.empty} without an answer (none sent)"
+        if self.duplicates_deleted:
+            line += f", {self.duplicates_deleted} duplicates of an interrupted run deleted"
+        if self.scores:
+            ordered = sorted(self.scores)
+            line += (f"; score median {ordered[len(ordered) // 2]:.2f}, lowest "
+                     f"{ordered[0]:.2f}")
+        line += (f"; the project now pre-fills the editor with {self.model_version} "
+                 f"({self.seconds:.1f} s)")
+        return line
+
+
+# --------------------------------------------------------------------------- store
+
+
+def predictions_path(workspace: Workspace, project: str) -> Path:
+    """``workspace/sync/<project>/predictions.parquet``."""
+    return ProjectSync.of(workspace, project).folder / PREDICTIONS_FILE
+
+
+def read_predictions(workspace: Workspace, project: str) -> pa.Table:
+    """The project's predictions as recorded by ``corpus predict`` (empty if none)."""
+    path = predictions_path(workspace, project)
+    if not path.exists():
+        return PREDICTIONS_SCHEMA.empty_table()
+    return read_table(path).select(PREDICTIONS_SCHEMA.names).cast(PREDICTIONS_SCHEMA)
+
+
+# --------------------------------------------------------------------------- server
+
+
+def list_predictions(client: Any, project_id: int) -> list[dict[str, Any]]:
+    """Every prediction of the project (``id``, ``task``, ``model_version``, ``result``...)."""
+    out: list[dict[str, Any]] = plain(client.call(
+        "GET /api/predictions/",
+        lambda o: client.sdk.predictions.list(project=project_id, request_options=o)))
+    return out
+
+
+def import_predictions(client: Any, project_id: int,
+                       predictions: Sequence[Mapping[str, Any]]) -> int:
+    """Import predictions for existing tasks of the project in one request (not retried once
+    it may have reached the server: a re-run lists what is there first); how many were
+    created."""
+    from label_studio_sdk import PredictionRequest
+
+    request = [PredictionRequest(**dict(p)) for p in predictions]
+    got = plain(client.call(
+        f"POST /api/projects/{project_id}/import/predictions",
+        lambda o: client.sdk.projects.import_predictions(project_id, request=request,
+                                                         request_options=o),
+        idempotent=False))
+    created = got.get("created") if isinstance(got, dict) else None
+    return int(created) if isinstance(created, int) else len(request)
+
+
+def delete_prediction(client: Any, prediction_id: int) -> None:
+    """Delete one prediction."""
+    client.call(f"DELETE /api/predictions/{prediction_id}/",
+                lambda o: client.sdk.predictions.delete(prediction_id, request_options=o))
+
+
+def use_predictions(client: Any, project_id: int, model_version: str) -> None:
+    """Make the annotator's editor open pre-filled with ``model_version``'s predictions."""
+    client.update_project(project_id, model_version=model_version,
+                          show_collab_predictions=True)
+
+
+def _by_version(found: list[dict[str, Any]], model_version: str
+                ) -> tuple[dict[int, int], list[int]]:
+    """``task -> prediction id`` of ``model_version`` (the oldest per task) and the ids of
+    extra copies."""
+    mine: dict[int, int] = {}
+    extra: list[int] = []
+    for p in sorted(found, key=lambda p: int(p["id"])):
+        if p.get("model_version") != model_version:
+            continue
+        task = int(p["task"])
+        if task in mine:
+            extra.append(int(p["id"]))
+        else:
+            mine[task] = int(p["id"])
+    return mine, extra
+
+
+# --------------------------------------------------------------------------- predict
+
+
+def build_model(workspace: Workspace, project: str, name: str, schema: LabelSchema,
+                aliases: Mapping[str, Sequence[str]], progress: Progress | None = None
+                ) -> Model:
+    """The model called ``name`` (``heuristic`` or ``baseline``: trained on the pulled
+    labels of ``project``)."""
+    if name == "heuristic":
+        from corpus.models.heuristic import HeuristicModel
+
+        return HeuristicModel(schema, aliases=aliases)
+    if name == "baseline":
+        from corpus.models.baseline import fit
+
+        model: Model = fit(workspace, project, progress=progress)
+        return model
+    raise ConfigError(f"unknown model {name!r} (--model)", hint=f"use one of: {', '.join(MODELS)}")
+
+
+def _inputs(workspace: Workspace, ledger: Mapping[str, int], targets: Sequence[str]
+            ) -> list[SentenceInput]:
+    from corpus.labelstudio.tasks import build_tasks
+
+    return [SentenceInput(sentence_id=t["sentence_id"], text=t["text"] or "",
+                          context_before=t.get("context_before") or "",
+                          context_after=t.get("context_after") or "", targets=tuple(targets))
+            for t in build_tasks(workspace) if t["sentence_id"] in ledger]
+
+
+def _store(workspace: Workspace, project: str, rows: list[dict[str, Any]],
+           model_version: str, ids: Mapping[int, int]) -> None:
+    """Record this run's predictions (with the ids the server gave them) next to those of
+    earlier runs."""
+    old = read_predictions(workspace, project).to_pylist()
+    keep = [r for r in old if not (r["model_version"] == model_version
+                                   and r["ls_task_id"] in {x["ls_task_id"] for x in rows})]
+    fresh = [{**r, "prediction_id": ids.get(r["ls_task_id"])} for r in rows]
+    table = pa.Table.from_pylist(keep + fresh, schema=PREDICTIONS_SCHEMA)
+    write_table(predictions_path(workspace, project), table)
+
+
+def predict(
+    workspace: Workspace | Path | str | None,
+    project: str,
+    *,
+    model: str | Model = "heuristic",
+    progress: Progress | None = None,
+    schema: LabelSchema | None = None,
+    client: Any = None,
+    allow_insecure: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> PredictReport:
+    """Attach ``model``'s predictions to every task of ``project`` that has none of its
+    version yet, and make the project's editor open pre-filled with them.
+
+    ``model`` is ``"heuristic"``, ``"baseline"`` (trained on the project's pulled labels) or
+    any object with the ``Model`` protocol. ``client`` as for ``push``.
+    """
+    check_int("batch_size", batch_size, minimum=1)
+    ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
+    schema = schema or load_schema()
+    sync = ProjectSync.of(ws, project)
+    t0 = time.perf_counter()
+    state = sync.read_state()
+    if state is None:
+        raise WorkspaceError(f"project {project!r} was never pushed from {ws.root}",
+                             hint=f"run `corpus push --project {project}` first")
+    ledger = sync.read_ledger()
+    if not ledger:
+        raise WorkspaceError(f"project {project!r} has no tasks in {sync.ledger_path}",
+                             hint=f"run `corpus push --project {project}` first")
+    targets = [str(t) for t in state.get("targets") or []]
+    aliases = {str(d["target"]): tuple(d.get("aliases") or ())
+               for d in state.get("target_details") or [] if isinstance(d, dict)}
+    inputs = _inputs(ws, ledger, targets)
+    chosen = model if not isinstance(model, str) else build_model(
+        ws, project, model, schema, aliases, progress)
+    version = chosen.version
+    project_id = int(state["project_id"])
+    report = PredictReport(project=project, project_id=project_id, model_version=version,
+                           tasks=len(inputs))
+    own_client = client is None
+    client = as_client(client) if client is not None else open_client(
+        ws, allow_insecure=allow_insecure)
+    try:
+        with ws.lock(f"predict.{project}"):
+            have, extra = _by_version(list_predictions(client, project_id), version)
+            for pid in extra:
+                delete_prediction(client, pid)
+            report.duplicates_deleted = len(extra)
+            todo = [s for s in inputs if ledger[s.sentence_id] not in have]
+            report.already = len(inputs) - len(todo)
+            rows: list[dict[str, Any]] = []
+            if progress:
+                progress(0, len(todo))
+            done = 0
+            for lo in range(0, len(todo), batch_size):
+                chunk = todo[lo:lo + batch_size]
+                batch: list[dict[str, Any]] = []
+                for s in chosen.suggest(chunk):
+                    task_id = ledger[s.sentence_id]
+                    pred = to_prediction(schema, s, task_id, version, targets)
+                    if not pred["result"]:
+                        report.empty += 1
+                        continue
+                    batch.append(pred)
+                    report.scores.append(pred["score"])
+                    report.cue_kinds.update(c.split(":", 1)[0] for c in s.cues)
+                    for item in pred["result"]:
+                        if not str(item["from_name"]).startswith(STANCE_PREFIX):
+                            report.answers.update(f"{item['from_name']}={v}"
+                                                  for v in item["value"]["choices"])
+                    rows.append({"ls_task_id": task_id, "sentence_id": s.sentence_id,
+                                 "model_version": version, "score": pred["score"],
+                                 "cues": list(s.cues),
+                                 "answers": json.dumps(dict(s.answers), ensure_ascii=False,
+                                                       sort_keys=True)})
+                if batch:
+                    report.created += import_predictions(client, project_id, batch)
+                done += len(chunk)
+                if progress:
+                    progress(done, len(todo))
+            if rows:
+                ids, _ = _by_version(list_predictions(client, project_id), version)
+                _store(ws, project, rows, version, ids)
+            if report.created or have:
+                use_predictions(client, project_id, version)
+        report.seconds = time.perf_counter() - t0
+        return report
+    finally:
+        if own_client:
+            client.close()
+
+
+__all__ = ["MODELS", "PREDICTIONS_SCHEMA", "PredictReport", "build_model", "import_predictions",
+           "list_predictions", "predict", "prediction_result", "predictions_path",
+           "read_predictions", "to_prediction", "use_predictions"]
