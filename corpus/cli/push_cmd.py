@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
+import enum
+
 import typer
 
 from corpus.cli.common import (
@@ -35,6 +37,14 @@ OverlapOpt = Annotated[int | None, typer.Option(
     show_default=False)]
 
 
+class QueueOrder(str, enum.Enum):
+    """``--order``: the keys of ``corpus.labelstudio.tasks.ORDERS``."""
+
+    uncertain = "uncertain"
+    random = "random"
+    article = "article"
+
+
 def push_cli(
     ctx: typer.Context,
     project: ProjectOpt,
@@ -52,6 +62,12 @@ def push_cli(
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
     overlap: OverlapOpt = None,
+    order: Annotated[QueueOrder | None, typer.Option(
+        "--order", case_sensitive=False,
+        help="The order Label Studio's queue serves tasks in: uncertain (lowest prediction "
+        "score first; run `corpus predict`), random, or article (push order). Default: "
+        "leave the project's setting (article for a new project).", show_default=False)
+    ] = None,
     schema: SchemaOpt = None,
     ws_dir: WorkspaceOpt = None,
 ) -> None:
@@ -66,7 +82,8 @@ def push_cli(
                       progress=update, schema=load_schema(schema),
                       allow_insecure=settings(ctx).allow_insecure,
                       import_timeout=import_timeout, overlap=overlap,
-                      accept_suggested=accept_suggested)
+                      accept_suggested=accept_suggested,
+                      order=order.value if order is not None else None)
     out.print(escape(report.summary()))
     if report.targets_suggested:
         out.print("[yellow]you accepted the targets suggested from the corpus[/]; targets can "

@@ -18,7 +18,8 @@ ones (annotations started from an old one keep pointing at it) and becomes the p
 
 Why a model suggested what it did (``Suggestion.cues``) is kept in
 ``workspace/sync/<project>/predictions.parquet`` (one row per prediction: id, task,
-sentence, model version, score, cues, answers as JSON) and shown to the lead in Label
+sentence, model version, score, cues, answers and the Label Studio result as JSON: pull
+reads a parent prediction from it instead of asking the server) and shown to the lead in Label
 Studio as the ``meta.text`` of the prediction's ``claim`` item; predictions never count as
 annotations (pull reads annotations only).
 """
@@ -60,6 +61,7 @@ PREDICTIONS_SCHEMA = pa.schema([
     pa.field("score", pa.float64()),
     pa.field("cues", pa.list_(pa.string())),
     pa.field("answers", pa.string()),
+    pa.field("result", pa.string()),
 ])
 """``workspace/sync/<project>/predictions.parquet``: what each prediction said and why."""
 
@@ -188,7 +190,28 @@ def read_predictions(workspace: Workspace, project: str) -> pa.Table:
     path = predictions_path(workspace, project)
     if not path.exists():
         return PREDICTIONS_SCHEMA.empty_table()
-    return read_table(path).select(PREDICTIONS_SCHEMA.names).cast(PREDICTIONS_SCHEMA)
+    table = read_table(path)
+    if table.schema.names != PREDICTIONS_SCHEMA.names:
+        raise WorkspaceError(f"{path} has columns {table.schema.names}, expected "
+                             f"{PREDICTIONS_SCHEMA.names}",
+                             hint="delete it and run `corpus predict` again (the predictions "
+                             "in Label Studio are kept)")
+    return table.cast(PREDICTIONS_SCHEMA)
+
+
+def get_prediction(client: Any, prediction_id: int) -> dict[str, Any] | None:
+    """One prediction (None if the server no longer has it)."""
+    from corpus.errors import LabelStudioError
+
+    try:
+        out: dict[str, Any] = plain(client.call(
+            f"GET /api/predictions/{prediction_id}/",
+            lambda o: client.sdk.predictions.get(prediction_id, request_options=o)))
+    except LabelStudioError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return out
 
 
 # --------------------------------------------------------------------------- server
@@ -365,7 +388,8 @@ def predict(
                                  "model_version": version, "score": pred["score"],
                                  "cues": list(s.cues),
                                  "answers": json.dumps(dict(s.answers), ensure_ascii=False,
-                                                       sort_keys=True)})
+                                                       sort_keys=True),
+                                 "result": json.dumps(pred["result"], ensure_ascii=False)})
                 if batch:
                     report.created += import_predictions(client, project_id, batch)
                 done += len(chunk)

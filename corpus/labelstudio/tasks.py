@@ -57,6 +57,14 @@ DEFAULT_IMPORT_TIMEOUT = 600.0
 """Seconds one import request may take before push gives up on it (and reconciles later)."""
 DEFAULT_OVERLAP = 2
 """Annotators per task of a new project: agreement needs at least two."""
+ORDERS = {"uncertain": "Uncertainty sampling", "random": "Uniform sampling",
+          "article": "Sequential sampling"}
+"""``push --order`` -> the project's ``sampling``, which decides what Label Studio 1.23's queue
+(``/api/projects/{id}/next``) serves next (measured, see docs/design.md "What to label
+next"): ``uncertain`` the lowest prediction ``score`` of the project's ``model_version``
+first (set by ``corpus predict``; without such predictions Label Studio serves at random),
+``random`` uniformly at random, ``article`` by task id, i.e. in push order (article,
+paragraph, sentence)."""
 
 
 def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
@@ -154,6 +162,9 @@ class PushReport:
     duplicates_deleted: int = 0
     duplicates_kept: int = 0
     remaining: int = 0
+    order: str | None = None
+    order_changed: bool = False
+    model_version: str = ""
     seconds: float = 0.0
 
     @property
@@ -182,7 +193,12 @@ class PushReport:
             parts.append(f"{self.rate:.0f} tasks/s")
         parts.append(f"each task for {self.overlap} annotator{'s' if self.overlap > 1 else ''}"
                      + (" (changed)" if self.overlap_changed else ""))
+        if self.order:
+            parts.append(f"queue order {self.order}" + (" (changed)" if self.order_changed
+                                                         else ""))
         line = ", ".join(parts)
+        if self.order == "uncertain" and not self.model_version:
+            line += "; no predictions yet: run `corpus predict` (until then the queue is random)"
         if self.targets:
             how = "suggested from the corpus" if self.targets_suggested else "stance targets"
             line += f"; {how}: {', '.join(self.targets)}"
@@ -293,6 +309,19 @@ def _apply_overlap(client: Any, proj: dict[str, Any], overlap: int | None,
         return current, False
     client.update_project(int(proj["id"]), **overlap_fields(overlap))
     return overlap, not created
+
+
+def _apply_order(client: Any, proj: dict[str, Any], order: str | None) -> bool:
+    """Set the project's sampling for ``order`` if asked and different; return changed."""
+    if order is None or proj.get("sampling") == ORDERS[order]:
+        return False
+    client.update_project(int(proj["id"]), sampling=ORDERS[order])
+    return True
+
+
+def order_of(proj: dict[str, Any]) -> str | None:
+    """The ``--order`` a project's sampling stands for (None: another setting)."""
+    return next((k for k, v in ORDERS.items() if v == proj.get("sampling")), None)
 
 
 def _count_annotators(client: Any) -> int | None:
@@ -472,6 +501,7 @@ def push(
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
     overlap: int | None = None,
     accept_suggested: bool = False,
+    order: str | None = None,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
 
@@ -487,13 +517,17 @@ def push(
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     ``overlap`` is how many different annotators Label Studio's queue gives each task to
     (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
-    it on an existing project updates the project.
+    it on an existing project updates the project. ``order`` (``ORDERS``: uncertain, random,
+    article) sets the order Label Studio's queue serves tasks in (None: leave it).
     """
     if overlap is not None:
         check_int("overlap", overlap, minimum=1)
     if limit is not None:
         check_int("limit", limit, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
+    if order is not None and order not in ORDERS:
+        raise ConfigError(f"unknown order {order!r} (--order)",
+                          hint=f"use one of: {', '.join(ORDERS)}")
     if import_timeout is not None:
         check_seconds("import_timeout", import_timeout)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
@@ -525,7 +559,10 @@ def push(
                                 created=created, config_updated=updated, targets=target_list,
                                 targets_suggested=suggested, candidates=len(tasks),
                                 overlap=n_overlap, overlap_changed=overlap_changed,
-                                annotators=_count_annotators(client))
+                                annotators=_count_annotators(client),
+                                order_changed=_apply_order(client, proj, order),
+                                model_version=str(proj.get("model_version") or ""))
+            report.order = order
             if state is None or int(state.get("project_id", -1)) != project_id or updated \
                     or state.get("overlap") != n_overlap:
                 _record_state(sync, state, project_id, client.url, schema, chosen, config,
