@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
 import enum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 

@@ -14,9 +14,9 @@ Each cue is a pattern a lead can check by reading the sentence (Chinese and Engl
 
 A sentence with any cue is suggested as a ``claim`` whose ``claim_type`` follows the cues
 (numbers -> statistic, comparatives -> comparison, reporting verbs -> quote, causal ->
-causal, prediction -> prediction, policy -> policy, a date -> event); one without any (a
-date alone does not count) is ``no_claim``. Confidence grows with the number of distinct cue kinds; a question is less
-likely a claim. A stance target that the sentence never names (nor its aliases) is
+causal, prediction -> prediction, policy -> policy, a date -> event); one without any
+(a date alone does not count) is ``no_claim``. Confidence grows with the number of distinct
+cue kinds; a question is less likely a claim. A stance target that the sentence never names (nor its aliases) is
 ``not_about``; a named target is left for the annotator. ``Suggestion.cues`` lists every
 cue found (``"percent: 30%"``, ``"reporting verb: 表示"``) so a lead can see why.
 
@@ -43,7 +43,8 @@ _CN_DIGIT = "零〇一二三四五六七八九十两百千"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("percent", re.compile(
         r"\d+(?:[.,]\d+)?\s*(?:%|％|个百分点|percentage points?|per ?cent)"
-        rf"|百分之[{_CN_DIGIT}点\d.]+|(?<![{_CN_DIGIT}])[一二三四五六七八九]成(?![为功立员本果])", _I)),
+        rf"|百分之[{_CN_DIGIT}点\d.]+"
+        rf"|(?<![{_CN_DIGIT}])[一二三四五六七八九]成(?![为功立员本果])", _I)),
     ("money", re.compile(
         r"(?:US\$|HK\$|[$¥￥€£])\s*\d[\d.,]*(?:\s*(?:million|billion|trillion|[万亿]))?"
         rf"|[\d.,{_CN_DIGIT}]+\s*[万亿]?\s*(?:美元|人民币|欧元|英镑|日元|港元|港币|元|块钱)"
