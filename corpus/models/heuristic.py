@@ -17,8 +17,9 @@ A sentence with any cue is suggested as a ``claim`` whose ``claim_type`` follows
 causal, prediction -> prediction, policy -> policy, a date -> event); one without any
 (a date alone does not count) is ``no_claim``. Confidence grows with the number of distinct
 cue kinds; a question is less likely a claim. A stance target that the sentence never names
-(nor its aliases) is ``not_about``; a named target is left for the annotator. ``Suggestion.cues`` lists every
-cue found (``"percent: 30%"``, ``"reporting verb: 表示"``) so a lead can see why.
+(nor its aliases) is ``not_about``; a named target is left for the annotator.
+``Suggestion.cues`` lists every cue found (``"percent: 30%"``, ``"reporting verb: 表示"``)
+so a lead can see why.
 
 Answers use the label schema's field names and values; a field or value the schema does
 not have is not answered (a project's own schema may drop some).
