@@ -18,10 +18,12 @@ ones (annotations started from an old one keep pointing at it) and becomes the p
 
 Why a model suggested what it did (``Suggestion.cues``) is kept in
 ``workspace/sync/<project>/predictions.parquet`` (one row per prediction: id, task,
-sentence, model version, score, cues, answers and the Label Studio result as JSON: pull
-reads a parent prediction from it instead of asking the server) and shown to the lead in Label
-Studio as the ``meta.text`` of the prediction's ``claim`` item; predictions never count as
-annotations (pull reads annotations only).
+sentence, model version, score, cues, answers and the Label Studio result as JSON; pull
+reads a parent prediction from it instead of asking the server) and printed by
+``corpus predict`` for the least certain sentences. Not in Label Studio: its 1.23 editor
+shows a result item's ``meta`` only for regions (spans), never for choices, and whatever a
+prediction carries is copied into the annotation an annotator submits from it.
+Predictions never count as annotations (pull reads annotations only).
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def prediction_result(schema: LabelSchema, suggestion: Suggestion,
     have, an unknown field or value, raises SchemaError."""
     stance_names = {stance_control_name(f, t) for f in schema.fields_of_kind("stance")
                     for t in targets}
-    chosen: dict[str, tuple[Field, str, tuple[str, ...]]] = {}
+    chosen: dict[str, tuple[Field, tuple[str, ...]]] = {}
     for key, answer in suggestion.answers.items():
         f, name = _control(schema, key)
         values = (answer,) if isinstance(answer, str) else tuple(answer)
@@ -110,21 +112,15 @@ def prediction_result(schema: LabelSchema, suggestion: Suggestion,
             if v not in f.values:
                 raise SchemaError(f"suggestion for {key!r}: unknown value {v!r}",
                                   hint=f"use one of: {', '.join(f.values)}")
-        chosen[name] = (f, name, values)
-    picked = {name: vals for name, (_, name, vals) in chosen.items()}
+        chosen[name] = (f, values)
     items: list[dict[str, Any]] = []
-    for name, (f, _, values) in chosen.items():
+    for name, (f, values) in chosen.items():
         if f.shown_when is not None:
             dep, val = f.shown_when
-            if val not in picked.get(dep, ()):
+            if val not in chosen.get(dep, (f, ()))[1]:
                 continue
-        item: dict[str, Any] = {"from_name": name, "to_name": TEXT_NAME, "type": "choices",
-                                "value": {"choices": list(values)}, "origin": "prediction"}
-        items.append(item)
-    if suggestion.cues:
-        for item in items:  # the cues ride on the primary item, where a lead looks first
-            if item["from_name"] == schema.fields[0].name:
-                item["meta"] = {"text": ["; ".join(suggestion.cues)]}
+        items.append({"from_name": name, "to_name": TEXT_NAME, "type": "choices",
+                      "value": {"choices": list(values)}})
     return items
 
 
@@ -212,6 +208,23 @@ def get_prediction(client: Any, prediction_id: int) -> dict[str, Any] | None:
             return None
         raise
     return out
+
+
+def least_certain(workspace: Workspace, project: str, model_version: str, n: int
+                  ) -> list[dict[str, Any]]:
+    """The ``n`` lowest-scored predictions of ``model_version`` with their sentence text and
+    cues (what ``corpus predict`` shows the lead)."""
+    table = read_predictions(workspace, project)
+    rows = sorted((r for r in table.to_pylist() if r["model_version"] == model_version),
+                  key=lambda r: (r["score"], r["sentence_id"]))[:max(0, n)]
+    if rows and workspace.sentences.exists():
+        wanted = {r["sentence_id"] for r in rows}
+        sents = read_table(workspace.sentences, columns=["sentence_id", "text"])
+        texts = {s: t for s, t in zip(sents["sentence_id"].to_pylist(),
+                                      sents["text"].to_pylist(), strict=True) if s in wanted}
+        for r in rows:
+            r["text"] = texts.get(r["sentence_id"], "")
+    return rows
 
 
 # --------------------------------------------------------------------------- server
@@ -408,5 +421,5 @@ def predict(
 
 
 __all__ = ["MODELS", "PREDICTIONS_SCHEMA", "PredictReport", "build_model", "import_predictions",
-           "list_predictions", "predict", "prediction_result", "predictions_path",
+           "least_certain", "list_predictions", "predict", "prediction_result", "predictions_path",
            "read_predictions", "to_prediction", "use_predictions"]

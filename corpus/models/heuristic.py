@@ -60,9 +60,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|December)\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
         r"|yesterday|today|tomorrow)\b|\b(?:last|next|this) (?:week|month|year|quarter)\b"
         r"|\bQ[1-4]\b", _I)),
-    ("number", re.compile(
-        r"\d+(?:[.,]\d+)*(?:\s*(?:[万亿千百]|million|billion|trillion|thousand))?"
-        rf"|[{_CN_DIGIT}]+[万亿倍]|[{_CN_DIGIT}]+(?=[多余]?[万亿])"
+    ("number", re.compile(  # not a model name such as H20 or GPT4
+        r"(?<![A-Za-z])\d+(?:[.,]\d+)*(?:\s*(?:[万亿千百]|million|billion|trillion|thousand))?"
+        rf"|[{_CN_DIGIT}]+[万亿倍]|[{_CN_DIGIT}]+(?=[多余]?[万亿])|一半|半数|过半|大多数"
         r"|\b(?:million|billion|trillion|thousands|dozens|hundreds)\b", _I)),
     ("superlative", re.compile(
         r"最(?:大|高|低|多|少|好|差|快|慢|强|弱|新|早|晚|重要|主要|严重|大的)|首次|首个|首家|之最"
