@@ -61,7 +61,7 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|yesterday|today|tomorrow)\b|\b(?:last|next|this) (?:week|month|year|quarter)\b"
         r"|\bQ[1-4]\b", _I)),
     ("number", re.compile(  # not a model name such as H20 or GPT4
-        r"(?<![A-Za-z])\d+(?:[.,]\d+)*(?:\s*(?:[万亿千百]|million|billion|trillion|thousand))?"
+        r"(?<![A-Za-z\d.,])\d+(?:[.,]\d+)*(?:\s*(?:[万亿千百]|million|billion|trillion|thousand))?"
         rf"|[{_CN_DIGIT}]+[万亿倍]|[{_CN_DIGIT}]+(?=[多余]?[万亿])|一半|半数|过半|大多数"
         r"|\b(?:million|billion|trillion|thousands|dozens|hundreds)\b", _I)),
     ("superlative", re.compile(
