@@ -35,8 +35,9 @@ from corpus.labelstudio.predictions import (
     prediction_result,
     read_predictions,
 )
+from corpus.labelstudio.queue import ORDERS, QUEUE_TAB, TAB_ORDERING, queue_tab
 from corpus.labelstudio.render import TEXT_NAME
-from corpus.labelstudio.tasks import ORDERS, push, read_ledger
+from corpus.labelstudio.tasks import push, read_ledger
 from corpus.labelstudio.team import prediction_acceptance, project_status
 from corpus.models.heuristic import VERSION, HeuristicModel, find_cues
 from corpus.models.suggestions import SentenceInput, Suggestion
@@ -384,11 +385,24 @@ def test_pull_records_acceptance_and_predictions_never_count(ls_server: Any,
                     "accepted": 1, "rate": 0.5}]
 
 
-def _served(client: Any, project_id: int, n: int) -> list[int]:
-    """The first ``n`` tasks Label Studio's queue serves (each skipped to get the next)."""
+def _served(client: Any, project_id: int, n: int, tab: dict[str, Any] | None = None
+            ) -> list[int]:
+    """The first ``n`` tasks Label Studio serves (each skipped to get the next): by
+    ``/api/projects/{id}/next``, or, given a Data Manager tab, as the web UI's labelling
+    stream asks for them (``POST /api/dm/actions?id=next_task`` with the tab's filters and
+    ordering in the body, what the browser sends; see tests/test_predict_browser.py)."""
     out: list[int] = []
     for _ in range(n):
-        task = client.request("GET", f"/api/projects/{project_id}/next")
+        if tab is None:
+            task = client.request("GET", f"/api/projects/{project_id}/next")
+        else:
+            data = tab.get("data") or {}
+            task = client.request(
+                "POST", "/api/dm/actions", idempotent=False,
+                params={"id": "next_task", "tabID": tab["id"], "project": project_id},
+                json_body={"ordering": data.get("ordering") or [],
+                           "selectedItems": {"all": False, "included": []},
+                           "filters": data.get("filters"), "project": str(project_id)})
         out.append(int(task["id"]))
         client.create_annotation(int(task["id"]), [], was_cancelled=True)
     return out
@@ -412,27 +426,53 @@ class _Scored:
 
 @pytest.mark.labelstudio
 @pytest.mark.parametrize("order", list(ORDERS))
+@pytest.mark.parametrize("queue", ["api", "stream"])
 def test_push_order_decides_what_the_queue_serves(ls_server: Any, seed_ws: Workspace,
-                                                  order: str) -> None:
+                                                  order: str, queue: str) -> None:
     client = ls_server.client()
     name = _project(f"order-{order}")
     pushed = push(seed_ws, name, targets=TARGETS, client=client, order=order)
-    assert pushed.order == order and pushed.order_changed == (order != "article")
+    assert pushed.order == order and pushed.order_changed
     ledger = read_ledger(seed_ws, name)
     model = _Scored(ledger)
     # the heuristic first, then the scored model: the queue follows the project's version
     predict(seed_ws, name, client=client)
     predict(seed_ws, name, client=client, model=model)
     assert client.get_project(pushed.project_id)["sampling"] == ORDERS[order]
-    served = _served(client, pushed.project_id, 6)
+    tab = queue_tab(client, pushed.project_id)
+    assert tab is not None and tab["data"]["title"] == QUEUE_TAB
+    assert tab["data"]["ordering"] == TAB_ORDERING[order]
+    served = _served(client, pushed.project_id, 6, tab if queue == "stream" else None)
     by_score = [ledger[s] for s in sorted(ledger, key=lambda s: model.score[s])]
+    by_id = sorted(ledger.values())
     if order == "uncertain":
         assert served == by_score[:6]  # least certain first
     elif order == "article":
-        assert served == sorted(ledger.values())[:6]  # push order
+        assert served == by_id[:6]  # push order
     else:
-        assert served != sorted(ledger.values())[:6] and served != by_score[:6]
+        assert served != by_id[:6] and served != by_score[:6]
         assert len(set(served)) == 6
+        if queue == "stream":  # a fixed shuffle: by the sentence id hash
+            assert served == [ledger[s] for s in sorted(ledger)][:6]
+
+
+@pytest.mark.labelstudio
+def test_push_order_keeps_one_queue_tab_first(ls_server: Any, seed_ws: Workspace) -> None:
+    """Re-running changes nothing; another order re-sorts the same tab; a tab someone made
+    before stays, after ours."""
+    client = ls_server.client()
+    name = _project("order-tab")
+    pushed = push(seed_ws, name, targets=TARGETS, client=client)
+    theirs = client.create_view(pushed.project_id, {"conjunction": "and", "items": []},
+                                title="Default")
+    assert push(seed_ws, name, client=client, order="article").order_changed
+    assert not push(seed_ws, name, client=client, order="article").order_changed
+    assert push(seed_ws, name, client=client, order="uncertain").order_changed
+    views = client.request("GET", "/api/dm/views/", params={"project": pushed.project_id})
+    ours = [v for v in views if v["data"].get("title") == QUEUE_TAB]
+    assert len(ours) == 1 and ours[0]["data"]["ordering"] == TAB_ORDERING["uncertain"]
+    assert sorted(views, key=lambda v: (v["order"], v["id"]))[0]["id"] == ours[0]["id"]
+    assert theirs["id"] in {v["id"] for v in views}
 
 
 @pytest.mark.labelstudio

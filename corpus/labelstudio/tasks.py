@@ -38,6 +38,7 @@ from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
+from corpus.labelstudio.queue import apply_order, check_order
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
 from corpus.labelstudio.sync import ProjectSync, now_iso
 from corpus.labelstudio.targets import Target, as_targets
@@ -57,14 +58,6 @@ DEFAULT_IMPORT_TIMEOUT = 600.0
 """Seconds one import request may take before push gives up on it (and reconciles later)."""
 DEFAULT_OVERLAP = 2
 """Annotators per task of a new project: agreement needs at least two."""
-ORDERS = {"uncertain": "Uncertainty sampling", "random": "Uniform sampling",
-          "article": "Sequential sampling"}
-"""``push --order`` -> the project's ``sampling``, which decides what Label Studio 1.23's queue
-(``/api/projects/{id}/next``) serves next (measured, see docs/design.md "What to label
-next"): ``uncertain`` the lowest prediction ``score`` of the project's ``model_version``
-first (set by ``corpus predict``; without such predictions Label Studio serves at random),
-``random`` uniformly at random, ``article`` by task id, i.e. in push order (article,
-paragraph, sentence)."""
 
 
 def read_ledger(workspace: Workspace, project: str) -> dict[str, int]:
@@ -311,19 +304,6 @@ def _apply_overlap(client: Any, proj: dict[str, Any], overlap: int | None,
     return overlap, not created
 
 
-def _apply_order(client: Any, proj: dict[str, Any], order: str | None) -> bool:
-    """Set the project's sampling for ``order`` if asked and different; return changed."""
-    if order is None or proj.get("sampling") == ORDERS[order]:
-        return False
-    client.update_project(int(proj["id"]), sampling=ORDERS[order])
-    return True
-
-
-def order_of(proj: dict[str, Any]) -> str | None:
-    """The ``--order`` a project's sampling stands for (None: another setting)."""
-    return next((k for k, v in ORDERS.items() if v == proj.get("sampling")), None)
-
-
 def _count_annotators(client: Any) -> int | None:
     """How many accounts of the organisation can annotate, the lead's included (None if the
     server will not say); removed members do not count."""
@@ -517,17 +497,15 @@ def push(
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     ``overlap`` is how many different annotators Label Studio's queue gives each task to
     (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
-    it on an existing project updates the project. ``order`` (``ORDERS``: uncertain, random,
-    article) sets the order Label Studio's queue serves tasks in (None: leave it).
+    it on an existing project updates the project. ``order`` (uncertain, random, article) sets
+    the order Label Studio serves tasks in (``corpus.labelstudio.queue``; None: leave it).
     """
     if overlap is not None:
         check_int("overlap", overlap, minimum=1)
     if limit is not None:
         check_int("limit", limit, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
-    if order is not None and order not in ORDERS:
-        raise ConfigError(f"unknown order {order!r} (--order)",
-                          hint=f"use one of: {', '.join(ORDERS)}")
+    check_order(order)
     if import_timeout is not None:
         check_seconds("import_timeout", import_timeout)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
@@ -560,7 +538,7 @@ def push(
                                 targets_suggested=suggested, candidates=len(tasks),
                                 overlap=n_overlap, overlap_changed=overlap_changed,
                                 annotators=_count_annotators(client),
-                                order_changed=_apply_order(client, proj, order),
+                                order_changed=apply_order(client, proj, order),
                                 model_version=str(proj.get("model_version") or ""))
             report.order = order
             if state is None or int(state.get("project_id", -1)) != project_id or updated \
