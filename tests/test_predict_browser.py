@@ -2,8 +2,9 @@
 
 ``corpus predict`` attaches the heuristic's predictions and ``push --order uncertain`` sets
 the queue; a fresh annotator opens the labelling stream (``/projects/{id}/data?labeling=1``,
-Label Studio's own queue): the first task served is one of the least certain, and its
-editor opens with the prediction's answers already chosen. The annotator submits it
+which follows the first Data Manager tab, not the project's sampling): the first task
+served is one of the least certain, and its editor opens with the prediction's answers
+already chosen. The annotator submits it
 unchanged, edits the next one, and ``pull`` records which annotation started from which
 prediction and whether it was accepted unchanged; ``status`` counts it per model version.
 """
@@ -135,7 +136,7 @@ def test_editor_opens_prefilled_least_certain_first_and_pull_records_acceptance(
         finally:
             browser.close()
 
-    # Label Studio's own queue served the least certain task first (uncertainty sampling).
+    # The stream served the least certain task first (the queue tab's ordering).
     assert recorded[served[0]]["score"] == lowest
     assert recorded[served[1]]["score"] >= lowest
 

@@ -191,7 +191,7 @@ class PushReport:
                                                          else ""))
         line = ", ".join(parts)
         if self.order == "uncertain" and not self.model_version:
-            line += "; no predictions yet: run `corpus predict` (until then the queue is random)"
+            line += "; no predictions yet: run `corpus predict` (the order applies from then on)"
         if self.targets:
             how = "suggested from the corpus" if self.targets_suggested else "stance targets"
             line += f"; {how}: {', '.join(self.targets)}"
