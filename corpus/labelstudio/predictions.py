@@ -52,8 +52,16 @@ from corpus.workspace import Workspace
 Progress = Callable[[int, int], None]
 
 MODELS = ("heuristic", "baseline")
-DEFAULT_BATCH_SIZE = 1000
-"""Predictions per import request."""
+DEFAULT_BATCH_SIZE = 10000
+"""Predictions per import request. Label Studio 1.23 recounts the counters of every task of
+the project after each prediction import request (``update_tasks_counters`` over all of
+them), so fewer, bigger requests are much faster: 20k predictions took 53 s in one request,
+114 s in four, 319 s in twenty (embedded server, load 3-5)."""
+IMPORT_TIMEOUT = 1800.0
+"""Seconds one import request may take (a re-run lists what is there, so a request that
+timed out after the server applied it duplicates nothing)."""
+LIST_TIMEOUT = 600.0
+"""Seconds the listing of a project's predictions may take (~0.2 ms per prediction)."""
 PREDICTIONS_FILE = "predictions.parquet"
 PREDICTIONS_SCHEMA = pa.schema([
     pa.field("prediction_id", pa.int64()),
@@ -231,11 +239,15 @@ def least_certain(workspace: Workspace, project: str, model_version: str, n: int
 
 
 def list_predictions(client: Any, project_id: int) -> list[dict[str, Any]]:
-    """Every prediction of the project (``id``, ``task``, ``model_version``, ``result``...)."""
-    out: list[dict[str, Any]] = plain(client.call(
-        "GET /api/predictions/",
-        lambda o: client.sdk.predictions.list(project=project_id, request_options=o)))
-    return out
+    """Every prediction of the project (``id``, ``task``, ``model_version``, ``result``...).
+
+    Through the SDK's raw HTTP client (``LabelStudioClient.request``): the typed
+    ``predictions.list`` builds a pydantic model per prediction, which doubled the time of
+    listing 60k predictions (23.6 s against 10.6 s; the server's serialising is the rest).
+    """
+    got = client.request("GET", "/api/predictions/", params={"project": project_id},
+                         timeout=LIST_TIMEOUT)
+    return [dict(p) for p in got or []]
 
 
 def import_predictions(client: Any, project_id: int,
@@ -250,7 +262,7 @@ def import_predictions(client: Any, project_id: int,
         f"POST /api/projects/{project_id}/import/predictions",
         lambda o: client.sdk.projects.import_predictions(project_id, request=request,
                                                          request_options=o),
-        idempotent=False))
+        idempotent=False, timeout=IMPORT_TIMEOUT))
     created = got.get("created") if isinstance(got, dict) else None
     return int(created) if isinstance(created, int) else len(request)
 
