@@ -331,8 +331,9 @@ def _store(workspace: Workspace, project: str, rows: list[dict[str, Any]],
     """Record this run's predictions (with the ids the server gave them) next to those of
     earlier runs."""
     old = read_predictions(workspace, project).to_pylist()
+    tasks = {x["ls_task_id"] for x in rows}
     keep = [r for r in old if not (r["model_version"] == model_version
-                                   and r["ls_task_id"] in {x["ls_task_id"] for x in rows})]
+                                   and r["ls_task_id"] in tasks)]
     fresh = [{**r, "prediction_id": ids.get(r["ls_task_id"])} for r in rows]
     table = pa.Table.from_pylist(keep + fresh, schema=PREDICTIONS_SCHEMA)
     write_table(predictions_path(workspace, project), table)
