@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +38,7 @@ from corpus.labelstudio.predictions import (
 )
 from corpus.labelstudio.queue import ORDERS, QUEUE_TAB, TAB_ORDERING, queue_tab
 from corpus.labelstudio.render import TEXT_NAME
-from corpus.labelstudio.tasks import push, read_ledger
+from corpus.labelstudio.tasks import build_tasks, push, read_ledger
 from corpus.labelstudio.team import prediction_acceptance, project_status
 from corpus.models.heuristic import VERSION, HeuristicModel, find_cues
 from corpus.models.suggestions import SentenceInput, Suggestion
@@ -517,3 +518,36 @@ def test_predict_cli_usage_and_errors(tmp_path: Any) -> None:
     assert bad_order.exit_code == 2
     with pytest.raises(ConfigError, match="unknown order"):
         push(ws, "some", order="sideways")
+
+
+@pytest.mark.labelstudio
+def test_predict_with_the_baseline_trained_on_pulled_labels(
+        ls_server: Any, seed_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--model baseline``: trained on the project's pulled labels, its macro-F1 printed,
+    its predictions attached under its own version; unchanged labels reuse it."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", ls_server.url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls_server.token)
+    client = ls_server.client()
+    name = _project("baseline")
+    pushed = push(seed_ws, name, targets=TARGETS, client=client)
+    ledger = read_ledger(seed_ws, name)
+    texts = {t["sentence_id"]: t["text"] for t in build_tasks(seed_ws)}
+    heuristic = HeuristicModel(SCHEMA)
+    for sid, task in ledger.items():  # labels a linear model can learn: the cues' verdict
+        claim = heuristic.suggest_one(SentenceInput(sid, texts[sid])).answers["claim"]
+        client.create_annotation(task, [{"from_name": "claim", "to_name": TEXT_NAME,
+                                         "type": "choices", "value": {"choices": [claim]}}])
+    pull(seed_ws, name, client=client)
+    runner = CliRunner()
+    ws = str(seed_ws.root)
+    result = runner.invoke(app, ["predict", "-p", name, "--model", "baseline", "-w", ws])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"claim: 52 labels \(claim \d+, no_claim \d+\), 5-fold CV macro-F1 0\.\d{3}",
+                     result.output), result.output
+    version = client.get_project(pushed.project_id)["model_version"]
+    assert version.startswith("baseline-") and f"with {version}" in result.output
+    counts = _per_task(client, pushed.project_id)
+    assert {v for _, v in counts} == {version} and len(counts) == len(ledger)
+    again = runner.invoke(app, ["predict", "-p", name, "--model", "baseline", "-w", ws])
+    assert again.exit_code == 0, again.output
+    assert "labels unchanged" in again.output and "0 predictions created" in again.output

@@ -43,6 +43,8 @@ def predict_cli(
         report = predict(ws, project, model=model.value, progress=update,
                          schema=load_schema(schema),
                          allow_insecure=settings(ctx).allow_insecure)
+    for note in report.model_notes:
+        out.print(escape(note))
     if report.answers:
         table = Table(title=f"suggested by {report.model_version}", title_justify="left")
         table.add_column("answer")

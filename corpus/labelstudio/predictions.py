@@ -162,6 +162,8 @@ class PredictReport:
     scores: list[float] = field(default_factory=list)
     cue_kinds: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
+    model_notes: list[str] = field(default_factory=list)
+    """What the model said while it was built (the baseline: macro-F1 per field)."""
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -169,7 +171,7 @@ class PredictReport:
         line = (f"predict {self.project!r} (id {self.project_id}) with {self.model_version}: "
                 f"{self.created} predictions created, {self.already} tasks already had one")
         if self.empty:
-            line += f", {self.empty} without an answer (none sent)"
+            line += f", {self.empty} tasks without an answer (none sent)"
         if self.duplicates_deleted:
             line += f", {self.duplicates_deleted} duplicates of an interrupted run deleted"
         if self.scores:
@@ -300,10 +302,11 @@ def _by_version(found: list[dict[str, Any]], model_version: str
 
 
 def build_model(workspace: Workspace, project: str, name: str, schema: LabelSchema,
-                aliases: Mapping[str, Sequence[str]], progress: Progress | None = None
-                ) -> Model:
+                aliases: Mapping[str, Sequence[str]],
+                say: Callable[[str], None] | None = None) -> Model:
     """The model called ``name`` (``heuristic`` or ``baseline``: trained on the pulled
-    labels of ``project``)."""
+    labels of ``project``, or the stored one when they did not change); ``say`` gets the
+    model's messages (the baseline's cross-validated macro-F1 per field)."""
     if name == "heuristic":
         from corpus.models.heuristic import HeuristicModel
 
@@ -311,7 +314,7 @@ def build_model(workspace: Workspace, project: str, name: str, schema: LabelSche
     if name == "baseline":
         from corpus.models.baseline import fit
 
-        model: Model = fit(workspace, project, progress=progress)
+        model: Model = fit(workspace, project, progress=say, schema=schema)
         return model
     raise ConfigError(f"unknown model {name!r} (--model)", hint=f"use one of: {', '.join(MODELS)}")
 
@@ -373,12 +376,13 @@ def predict(
     aliases = {str(d["target"]): tuple(d.get("aliases") or ())
                for d in state.get("target_details") or [] if isinstance(d, dict)}
     inputs = _inputs(ws, ledger, targets)
+    notes: list[str] = []
     chosen = model if not isinstance(model, str) else build_model(
-        ws, project, model, schema, aliases, progress)
+        ws, project, model, schema, aliases, notes.append)
     version = chosen.version
     project_id = int(state["project_id"])
     report = PredictReport(project=project, project_id=project_id, model_version=version,
-                           tasks=len(inputs))
+                           tasks=len(inputs), model_notes=notes)
     own_client = client is None
     client = as_client(client) if client is not None else open_client(
         ws, allow_insecure=allow_insecure)
@@ -397,7 +401,9 @@ def predict(
             for lo in range(0, len(todo), batch_size):
                 chunk = todo[lo:lo + batch_size]
                 batch: list[dict[str, Any]] = []
-                for s in chosen.suggest(chunk):
+                got = chosen.suggest(chunk)
+                report.empty += len(chunk) - len(got)  # a model may leave a sentence out
+                for s in got:
                     task_id = ledger[s.sentence_id]
                     pred = to_prediction(schema, s, task_id, version, targets)
                     if not pred["result"]:
