@@ -348,6 +348,12 @@ def load_schema(path: Path | str | None = None) -> LabelSchema:
 
 # --------------------------------------------------------------------------- Arrow
 
+PREDICTION_FIELDS: tuple[pa.Field, ...] = (
+    pa.field("parent_prediction", pa.int64()),
+    pa.field("prediction_model_version", pa.string()),
+    pa.field("prediction_accepted", pa.bool_()),
+    pa.field("last_action", pa.string()),
+)
 ANNOTATION_BASE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("sentence_id", pa.string()),
     pa.field("annotation_id", pa.int64()),
@@ -360,7 +366,13 @@ ANNOTATION_BASE_FIELDS: tuple[pa.Field, ...] = (
     pa.field("was_cancelled", pa.bool_()),
     pa.field("ground_truth", pa.bool_()),
     pa.field("schema_version", pa.int32()),
+    *PREDICTION_FIELDS,
 )
+"""Every annotation row's columns before the schema's fields. The last four (``PREDICTION_FIELDS``)
+say whether the annotation started from a prediction: Label Studio's ``parent_prediction``
+id, that prediction's ``model_version``, ``prediction_accepted`` (the submitted answers
+equal the prediction's, field by field; null when it did not start from one or was
+skipped) and Label Studio's ``last_action`` as it is."""
 
 #: Columns next to the schema's fields in the annotation, sentence and release tables: no
 #: field may be named like one of them (name -> the table it belongs to).

@@ -15,7 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema
+from corpus.labelschema import (
+    PREDICTION_FIELDS,
+    LabelSchema,
+    annotation_arrow_schema,
+    load_schema,
+)
 from corpus.workspace import Workspace
 
 SENTENCE_SCHEMA = pa.schema([
@@ -197,6 +202,7 @@ def make_workspace(
         "was_cancelled": pa.array(rng.random(n) < 0.01),
         "ground_truth": pa.array(rng.random(n) < 0.005),
         "schema_version": pa.array(np.full(n, schema.version, dtype=np.int32)),
+        **{f.name: pa.nulls(n, f.type) for f in PREDICTION_FIELDS},
     }
     table = pa.table({**base, **columns}).cast(arrow)
     if shuffle:                                   # pulled annotations arrive in no set order

@@ -192,7 +192,8 @@ def test_annotation_arrow_schema(schema: LabelSchema) -> None:
     assert s.names == [
         "sentence_id", "annotation_id", "ls_task_id", "ls_project_id", "annotator",
         "created_at", "updated_at", "lead_time", "was_cancelled", "ground_truth",
-        "schema_version", "claim", "claim_type", "checkworthy", "stance", "stance_holder",
+        "schema_version", "parent_prediction", "prediction_model_version",
+        "prediction_accepted", "last_action", "claim", "claim_type", "checkworthy", "stance", "stance_holder",
         "claim_span", "seg_quality",
     ]
     assert s.field("created_at").type == pa.timestamp("us", tz="UTC")

@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "corpus.cli.server_cmd",
     "corpus.cli.schema_cmd",
     "corpus.cli.push_cmd",
+    "corpus.cli.predict_cmd",
     "corpus.cli.pull_cmd",
     "corpus.cli.annotators_cmd",
     "corpus.cli.status_cmd",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+import enum
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -30,7 +30,7 @@ from corpus.cli.schema_cmd import (
 if TYPE_CHECKING:
     from corpus.labelstudio.tasks import PushReport
 
-class Dedup(str, Enum):
+class Dedup(str, enum.Enum):
     """``--dedup``: one task per cluster of repeated sentences, or every sentence."""
 
     on = "on"
@@ -41,6 +41,14 @@ OverlapOpt = Annotated[int | None, typer.Option(
     min=1, help="Annotators per task (Label Studio's queue gives each task to N different "
     "annotators). Default: the project's setting; 2 for a new project.",
     show_default=False)]
+
+
+class QueueOrder(str, enum.Enum):
+    """``--order``: the keys of ``corpus.labelstudio.tasks.ORDERS``."""
+
+    uncertain = "uncertain"
+    random = "random"
+    article = "article"
 
 
 def push_cli(
@@ -60,6 +68,12 @@ def push_cli(
         help="Seconds one import request may take; a slower one stops the push with "
         "'temporary: run again' and the next push reconciles it.")] = 600.0,
     overlap: OverlapOpt = None,
+    order: Annotated[QueueOrder | None, typer.Option(
+        "--order", case_sensitive=False,
+        help="The order Label Studio's queue serves tasks in: uncertain (lowest prediction "
+        "score first; run `corpus predict`), random, or article (push order). Default: "
+        "leave the project's setting (article for a new project).", show_default=False)
+    ] = None,
     dedup: Annotated[Dedup, typer.Option(
         "--dedup", case_sensitive=False,
         help="on: one task per cluster of sentences that repeat across articles (a release "
@@ -78,7 +92,9 @@ def push_cli(
                       progress=update, schema=load_schema(schema),
                       allow_insecure=settings(ctx).allow_insecure,
                       import_timeout=import_timeout, overlap=overlap,
-                      accept_suggested=accept_suggested, dedup=dedup is Dedup.on)
+                      accept_suggested=accept_suggested,
+                      order=order.value if order is not None else None,
+                      dedup=dedup is Dedup.on)
     out.print(escape(report.summary()))
     if report.dedup_unavailable:
         console.print("[yellow]sentences.parquet has no clusters of repeated sentences[/] (split "

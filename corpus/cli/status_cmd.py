@@ -68,6 +68,16 @@ def status_cli(
                 f"{a.vs_majority:.0%} of {a.majority_items}" if a.vs_majority is not None
                 else "-", "[bold red]far below the rest[/]" if a.flagged else "")
         out.print(people)
+    if st.predictions:
+        acc = Table(title="predictions: accepted unchanged per model version",
+                    title_justify="left")
+        for col in ("model version", "tasks predicted", "annotations from it",
+                    "accepted unchanged"):
+            acc.add_column(col)
+        for p in st.predictions:
+            acc.add_row(escape(p.model_version), str(p.predicted), str(p.started),
+                        f"{p.accepted} ({p.rate:.0%})" if p.rate is not None else "-")
+        out.print(acc)
     if st.segment_feedback:
         fb = Table(title="sentences marked bad_split or junk (segmenter feedback)",
                    title_justify="left")

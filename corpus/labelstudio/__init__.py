@@ -10,5 +10,7 @@
 - ``targets``: stance target suggestions;
 - ``sync``: a project's sync state (project, ledger, pending, watermark, rejects);
 - ``tasks``: build and push one task per sentence (``corpus.push``);
-- ``annotations``: pull annotations into ``annotations.parquet`` (``corpus.pull``).
+- ``annotations``: pull annotations into ``annotations.parquet`` (``corpus.pull``);
+- ``predictions``: a model's suggestions as Label Studio predictions (``corpus predict``);
+- ``queue``: what Label Studio serves next (``corpus push --order``).
 """

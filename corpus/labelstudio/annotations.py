@@ -59,7 +59,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.errors import CorpusError, LabelStudioError, SchemaError, WorkspaceError
-from corpus.labelschema import LabelSchema, annotation_arrow_schema, load_schema, parse_result
+from corpus.labelschema import (
+    PREDICTION_FIELDS,
+    LabelSchema,
+    annotation_arrow_schema,
+    load_schema,
+    parse_result,
+)
 from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import (
@@ -92,7 +98,8 @@ WORKERS = 2
 """Data Manager requests in flight at once (a server with more worker processes answers
 them in parallel; the embedded one, a single process, overlaps them with our parsing)."""
 TASK_FIELDS = ("id", "data", "updated_at", "annotations", "result", "completed_by",
-               "was_cancelled", "ground_truth", "created_at", "lead_time")
+               "was_cancelled", "ground_truth", "created_at", "lead_time", "parent_prediction",
+               "last_action")
 """The task and annotation fields pull reads (Label Studio's ``include`` names fields at
 every level): only these are serialised, 2.5x cheaper than every Data Manager column."""
 ID_FIELDS = ("id",)
@@ -213,6 +220,12 @@ def read_annotations(workspace: Workspace, schema: LabelSchema) -> pa.Table:
     if not path.exists():
         return arrow.empty_table()
     table = read_table(path)  # a corrupt file: WorkspaceError naming `corpus pull --full`
+    added = [f for f in PREDICTION_FIELDS if f.name not in table.schema.names]
+    if added and len(table.schema.names) + len(added) == len(arrow.names):
+        # a table pulled before predictions were recorded: those columns are unknown (null)
+        for f in added:
+            table = table.append_column(f, pa.nulls(table.num_rows, f.type))
+        table = table.select(arrow.names)
     if table.schema.names != arrow.names:
         raise WorkspaceError(
             f"{path} has columns {table.schema.names}, the schema {schema.name!r} "
@@ -520,14 +533,73 @@ def _next_mark(previous: Watermark | None, project_id: int, newest: datetime | N
     return Watermark(project_id, max(stamps), read_at) if stamps else None
 
 
+def _parent_id(ann: Mapping[str, Any]) -> int | None:
+    raw = ann.get("parent_prediction")
+    if isinstance(raw, Mapping):
+        raw = raw.get("id")
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+
+
+def _parent_predictions(client: Any, got: _Fetched, known: Mapping[int, dict[str, Any]]
+                        ) -> dict[int, dict[str, Any]]:
+    """``id -> prediction`` (``model_version``, ``result``) of every parent prediction of the
+    annotations read: from the snapshot (it embeds them), ``known`` (what ``corpus predict``
+    recorded), else asked from the server one by one (predictions made elsewhere)."""
+    out: dict[int, dict[str, Any]] = {}
+    wanted: set[int] = set()
+    for task in got.tasks.values():
+        for ann in task.get("annotations") or []:
+            pid = _parent_id(ann)
+            if pid is None:
+                continue
+            embedded = ann.get("prediction")
+            if isinstance(embedded, Mapping) and embedded.get("id") == pid:
+                out[pid] = dict(embedded)
+            elif pid in known:
+                out[pid] = dict(known[pid])
+            else:
+                wanted.add(pid)
+    if wanted:
+        from corpus.labelstudio.predictions import get_prediction
+
+        for pid in sorted(wanted - set(out)):
+            found = get_prediction(client, pid)
+            if found is not None:
+                out[pid] = found
+    return out
+
+
+def _from_prediction(ann: Mapping[str, Any], parents: Mapping[int, Mapping[str, Any]],
+                     schema: LabelSchema, text: str, targets: Any) -> dict[str, Any]:
+    """The prediction columns of one annotation row (``labelschema.PREDICTION_FIELDS``)."""
+    pid = _parent_id(ann)
+    parent = parents.get(pid) if pid is not None else None
+    accepted: bool | None = None
+    if parent is not None and not ann.get("was_cancelled"):
+        try:
+            accepted = (parse_result(schema, ann.get("result") or [], text, targets=targets)
+                        == parse_result(schema, parent.get("result") or [], text,
+                                        targets=targets))
+        except SchemaError:
+            accepted = False
+    last = ann.get("last_action")
+    return {"parent_prediction": pid,
+            "prediction_model_version": (str(parent["model_version"]) if parent is not None
+                                         and parent.get("model_version") is not None else None),
+            "prediction_accepted": accepted,
+            "last_action": last if isinstance(last, str) else None}
+
+
 def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
              state: dict[str, Any] | None, emails: Mapping[int, str],
-             report: PullReport) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+             report: PullReport, predictions: Mapping[int, dict[str, Any]] | None = None,
+             ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One typed row per annotation, or a reject with the reason."""
     targets = state.get("targets") if state else None
     schema_version = int((state or {}).get("schema_version") or schema.version)
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
+    parents = _parent_predictions(client, got, predictions or {})
     for task_id, task in sorted(got.tasks.items()):
         data = task.get("data") or {}
         sentence_id = data.get("sentence_id")
@@ -550,6 +622,7 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
                 "was_cancelled": bool(ann.get("was_cancelled")),
                 "ground_truth": bool(ann.get("ground_truth")),
                 "schema_version": schema_version,
+                **_from_prediction(ann, parents, schema, text, targets),
             }
             try:
                 if not isinstance(sentence_id, str):
@@ -566,6 +639,26 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
                 continue
             rows.append({**base, **values})
     return rows, rejects
+
+
+def _recorded_predictions(ws: Workspace, project: str) -> dict[int, dict[str, Any]]:
+    """``prediction id -> {model_version, result}`` as ``corpus predict`` recorded them."""
+    import json
+
+    from corpus.labelstudio.predictions import read_predictions
+
+    try:
+        table = read_predictions(ws, project)
+    except WorkspaceError:  # only a cache: the server is asked instead
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    for pid, version, result in zip(table["prediction_id"].to_pylist(),
+                                    table["model_version"].to_pylist(),
+                                    table["result"].to_pylist(), strict=True):
+        if pid is not None:
+            out[int(pid)] = {"id": int(pid), "model_version": version,
+                             "result": json.loads(result) if result else []}
+    return out
 
 
 def _merge(old: pa.Table, in_project: pa.ChunkedArray, rows: list[dict[str, Any]],
@@ -654,7 +747,8 @@ def pull(
             emails = read_roster(ws, client.url)
             if since is None or _unknown_annotators(got, emails):
                 emails = remember_users(ws, client.url, _user_emails(client))
-            rows, rejects = _to_rows(client, got, project_id, schema, state, emails, report)
+            rows, rejects = _to_rows(client, got, project_id, schema, state, emails, report,
+                                     _recorded_predictions(ws, project))
             fetched_tasks = set(got.tasks) | got.emptied | got.gone
             report.tasks_gone = len(got.gone)
 

@@ -38,6 +38,7 @@ from corpus.labelschema import LabelSchema, load_schema
 from corpus.labelstudio.client import as_client
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.queries import id_above_query
+from corpus.labelstudio.queue import apply_order, check_order
 from corpus.labelstudio.render import guidelines_html, guidelines_path, render_label_config
 from corpus.labelstudio.sync import ProjectSync, now_iso
 from corpus.labelstudio.targets import Target, as_targets
@@ -170,6 +171,9 @@ class PushReport:
     duplicates_deleted: int = 0
     duplicates_kept: int = 0
     remaining: int = 0
+    order: str | None = None
+    order_changed: bool = False
+    model_version: str = ""
     seconds: float = 0.0
     dedup: bool = True
     """One task per cluster of repeated sentences (``corpus.duplicates``)."""
@@ -207,7 +211,12 @@ class PushReport:
             parts.append(f"{self.rate:.0f} tasks/s")
         parts.append(f"each task for {self.overlap} annotator{'s' if self.overlap > 1 else ''}"
                      + (" (changed)" if self.overlap_changed else ""))
+        if self.order:
+            parts.append(f"queue order {self.order}" + (" (changed)" if self.order_changed
+                                                         else ""))
         line = ", ".join(parts)
+        if self.order == "uncertain" and not self.model_version:
+            line += "; no predictions yet: run `corpus predict` (the order applies from then on)"
         if self.targets:
             how = "suggested from the corpus" if self.targets_suggested else "stance targets"
             line += f"; {how}: {', '.join(self.targets)}"
@@ -497,6 +506,7 @@ def push(
     import_timeout: float | None = DEFAULT_IMPORT_TIMEOUT,
     overlap: int | None = None,
     accept_suggested: bool = False,
+    order: str | None = None,
     dedup: bool = True,
 ) -> PushReport:
     """Import one task per sentence into the Label Studio project ``project`` (created if missing).
@@ -513,7 +523,8 @@ def push(
     ``import_timeout`` bounds one import request (None: wait as long as the server takes).
     ``overlap`` is how many different annotators Label Studio's queue gives each task to
     (None: the project's current setting, ``DEFAULT_OVERLAP`` for a new project); changing
-    it on an existing project updates the project.
+    it on an existing project updates the project. ``order`` (uncertain, random, article) sets
+    the order Label Studio serves tasks in (``corpus.labelstudio.queue``; None: leave it).
     ``dedup``: of each cluster of sentences that repeat across articles (split's
     ``cluster_id``), only one representative becomes a task: the member that already has
     a task in the project, else the one with the smallest ``sentence_id``
@@ -525,6 +536,7 @@ def push(
     if limit is not None:
         check_int("limit", limit, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
+    check_order(order)
     if import_timeout is not None:
         check_seconds("import_timeout", import_timeout)
     ws = workspace if isinstance(workspace, Workspace) else Workspace.resolve(workspace)
@@ -557,8 +569,11 @@ def push(
                                 created=created, config_updated=updated, targets=target_list,
                                 targets_suggested=suggested, candidates=len(tasks),
                                 overlap=n_overlap, overlap_changed=overlap_changed,
-                                annotators=_count_annotators(client), dedup=dedup,
-                                dedup_unavailable=dedup and clusters is None)
+                                annotators=_count_annotators(client),
+                                order_changed=apply_order(client, proj, order),
+                                model_version=str(proj.get("model_version") or ""),
+                                dedup=dedup, dedup_unavailable=dedup and clusters is None)
+            report.order = order
             if state is None or int(state.get("project_id", -1)) != project_id or updated \
                     or state.get("overlap") != n_overlap:
                 _record_state(sync, state, project_id, client.url, schema, chosen, config,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -109,8 +109,27 @@ class AnnotatorStatus:
 
 
 @dataclass(frozen=True)
+class PredictionAcceptance:
+    """How annotators treated one model version's predictions (``corpus status``)."""
+
+    model_version: str
+    predicted: int
+    """tasks ``corpus predict`` gave a prediction of this version"""
+    started: int
+    """submitted annotations that started from one of its predictions"""
+    accepted: int
+    """of those, submitted with the prediction's answers unchanged"""
+
+    @property
+    def rate(self) -> float | None:
+        """``accepted / started`` (None before any)."""
+        return self.accepted / self.started if self.started else None
+
+
+@dataclass(frozen=True)
 class ProjectStatus:
-    """What ``corpus status`` shows: progress, agreement so far, annotators, segment feedback."""
+    """What ``corpus status`` shows: progress, agreement so far, annotators, segment feedback,
+    acceptance of predictions per model version."""
 
     project: str
     overlap: int | None
@@ -121,13 +140,35 @@ class ProjectStatus:
     annotators: list[AnnotatorStatus]
     segment_feedback: list[dict[str, str]]
     """sentences an annotator marked ``bad_split`` or ``junk``: id, label, annotator, text"""
+    predictions: list[PredictionAcceptance] = field(default_factory=list)
+    """per model version, oldest first"""
 
     def as_json(self) -> dict[str, Any]:
         from dataclasses import asdict
 
         out = asdict(self)
         out["progress"] = {str(k): v for k, v in self.progress.items()}
+        for row, acc in zip(out["predictions"], self.predictions, strict=True):
+            row["rate"] = acc.rate
         return out
+
+
+def prediction_acceptance(table: pa.Table, predicted: Mapping[str, int]
+                          ) -> list[PredictionAcceptance]:
+    """Per model version: tasks predicted (``predicted``), submitted annotations that started
+    from its predictions and those accepted unchanged (rows of one project's annotations)."""
+    kept = table.filter(pc.invert(pc.fill_null(table["was_cancelled"], False)))
+    started: Counter[str] = Counter()
+    accepted: Counter[str] = Counter()
+    for version, ok in zip(kept["prediction_model_version"].to_pylist(),
+                           kept["prediction_accepted"].to_pylist(), strict=True):
+        if version is None:
+            continue
+        started[version] += 1
+        accepted[version] += bool(ok)
+    versions = list(dict.fromkeys([*predicted, *sorted(started)]))
+    return [PredictionAcceptance(v, int(predicted.get(v, 0)), started[v], accepted[v])
+            for v in versions]
 
 
 def _bootstrap(counts: Any, rng: Any) -> tuple[float | None, float | None]:
@@ -242,11 +283,22 @@ def project_status(workspace: Any, project: str, schema: LabelSchema) -> Project
                      if s in wanted}
         feedback = [{"sentence_id": s, "label": lab, "annotator": who,
                      "text": texts.get(s, "")} for s, lab, who in sorted(marked)]
+    from corpus.labelstudio.predictions import read_predictions
+
+    try:
+        recorded = read_predictions(workspace, project)
+    except WorkspaceError:
+        recorded = None
+    predicted: Counter[str] = Counter()
+    if recorded is not None and recorded.num_rows:
+        for v in recorded["model_version"].to_pylist():  # in the order they were made
+            predicted[v] += 1
     overlap = state.get("overlap")
     return ProjectStatus(project=project, overlap=overlap if isinstance(overlap, int) else None,
                          tasks=len(ledger),
                          progress=dict(sorted(progress.items())), fields=fields,
-                         annotators=annotators, segment_feedback=feedback)
+                         annotators=annotators, segment_feedback=feedback,
+                         predictions=prediction_acceptance(table, predicted))
 
 
 def render_status_chart(status: ProjectStatus, path: Any) -> Any:
