@@ -526,6 +526,8 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
     """One typed row per annotation, or a reject with the reason."""
     targets = state.get("targets") if state else None
     schema_version = int((state or {}).get("schema_version") or schema.version)
+    # pushed before per-task targets: every target was asked on every task (v1 mapping)
+    every_target = bool(state) and (state or {}).get("stance_asked") != "mentioned"
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for task_id, task in sorted(got.tasks.items()):
@@ -555,7 +557,8 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
                 if not isinstance(sentence_id, str):
                     raise SchemaError(f"task {task_id} has no data.sentence_id",
                                       hint="push tasks with `corpus push`")
-                values = parse_result(schema, ann.get("result") or [], text, targets=targets)
+                values = parse_result(schema, ann.get("result") or [], text, targets=targets,
+                                      asks_every_target=every_target)
             except SchemaError as exc:
                 rejects.append({
                     "annotation_id": base["annotation_id"], "ls_task_id": task_id,

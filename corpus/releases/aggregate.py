@@ -16,7 +16,10 @@ Rules (documented in the dataset card too):
 - **multi** fields: a label is kept when more than half of the sentence's
   annotators chose it (null when nobody answered the field);
 - **stance**: plurality vote per target over the annotators who judged that
-  target; a tied target keeps the target with a null label;
+  target; a tied target keeps the target with a null label, and so does a target that
+  annotators were asked but none answered (its votes are all 0); a target nobody was
+  asked is absent (schema v2 asks the targets a sentence mentions, and any the
+  annotator adds);
 - **spans**: a span is kept when more than half of the sentence's annotators
   marked the exact same (start, end, label).
 """
@@ -236,7 +239,8 @@ def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     t_count = max(len(targets), 1)
     tc = _codes(target_arr, targets)[flat_idx]
     lc = _codes(flat.field("label"), values)[flat_idx]
-    ok = np.nonzero((tc >= 0) & (lc >= 0))[0]
+    # an asked target without an answer (label null) still makes its group: "asked"
+    ok = np.nonzero(tc >= 0)[0]
     # sort by (sentence, target, annotation); stable, so the last of repeated judgments
     # of one target within one annotation comes last
     gkey = r.sent[parent[ok]] * t_count + tc[ok]
@@ -251,7 +255,9 @@ def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     group_id = np.cumsum(starts) - 1
     groups = gkey[starts]
     g = len(groups)
-    counts = np.bincount(group_id * width + lc[ok], minlength=g * width).reshape(g, width)
+    voted = lc[ok] >= 0
+    counts = np.bincount(group_id[voted] * width + lc[ok][voted],
+                         minlength=g * width).reshape(g, width)
     g_sent = groups // t_count
     g_target = groups % t_count
     winner, _, _, _ = _plurality(counts)
