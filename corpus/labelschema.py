@@ -508,6 +508,7 @@ def parse_result(
     *,
     targets: Sequence[str] | None = None,
     asks_every_target: bool = False,
+    mentioned: Sequence[str] | None = None,
 ) -> dict[str, object]:
     """Turn a Label Studio annotation ``result`` list into one value per schema field.
 
@@ -522,9 +523,12 @@ def parse_result(
     label, asked but unanswered ones with label ``None``; a target not in the list was not
     asked. Asked = pre-ticked as mentioned, ticked by the annotator, or answered; with
     ``asks_every_target`` (schema v1 layout: every target on every task) every one of
-    ``targets``. A field ``of`` a stance field (the holder) keeps answers only for targets
-    whose stance is one of its ``shown_when`` values; a v1 sentence-level answer (control
-    named like the field) is copied to each such target.
+    ``targets``. ``mentioned`` (the task's own list, schema v2) makes asked = mentioned or
+    ticked, and drops answers to other targets: Label Studio's hotkeys answer a hidden
+    question too, which the annotator never saw. A field ``of`` a stance field (the
+    holder) keeps answers only for targets whose stance is one of its ``shown_when``
+    values; a v1 sentence-level answer (control named like the field) is copied to each
+    such target.
     """
     by_name = {f.name: f for f in schema.fields}
     stance_fields = {f.name: f for f in schema.fields if f.kind == "stance"}
@@ -637,6 +641,10 @@ def parse_result(
             wanted = set(asked[f.name])
             if asks_every_target and targets is not None:
                 wanted.update(targets)
+            if mentioned is not None and not asks_every_target:
+                wanted.update(mentioned)
+                stances = [s for s in stances if s["target"] in wanted]
+                out[f.name] = stances
             have = {s["target"] for s in stances}
             stances.extend({"target": t, "label": None} for t in sorted(wanted - have))
             continue

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -520,6 +520,17 @@ def _next_mark(previous: Watermark | None, project_id: int, newest: datetime | N
     return Watermark(project_id, max(stamps), read_at) if stamps else None
 
 
+def _mentioned(data: Mapping[str, Any], targets: Sequence[str] | None) -> list[str] | None:
+    """The targets a task's data says it mentions (None: the task has no such list)."""
+    from corpus.labelschema import target_slug
+    from corpus.labelstudio.render import MENTIONED_KEY
+
+    lists = data.get(MENTIONED_KEY)
+    if not isinstance(lists, Mapping) or targets is None:
+        return None
+    return [t for t in targets if lists.get(target_slug(t))]
+
+
 def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
              state: dict[str, Any] | None, emails: Mapping[int, str],
              report: PullReport) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -558,7 +569,8 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
                     raise SchemaError(f"task {task_id} has no data.sentence_id",
                                       hint="push tasks with `corpus push`")
                 values = parse_result(schema, ann.get("result") or [], text, targets=targets,
-                                      asks_every_target=every_target)
+                                      asks_every_target=every_target,
+                                      mentioned=_mentioned(data, targets))
             except SchemaError as exc:
                 rejects.append({
                     "annotation_id": base["annotation_id"], "ls_task_id": task_id,
