@@ -50,8 +50,8 @@ MENTIONED_KEY = "stance_mentioned"
 _CSS = (
     ".corpus-read { display: flex; flex-direction: column; gap: 4px; margin-bottom: 8px; }\n"
     ".corpus-title { order: -2; }\n"
-    ".corpus-title h4, .corpus-title h4 * { color: #8c8c8c !important; font-size: 13px !important;"
-    " font-weight: normal !important; margin: 0 !important; }\n"
+    ".corpus-title, .corpus-title * { color: #8c8c8c !important; font-size: 13px !important;"
+    " font-weight: normal !important; margin: 0 !important; line-height: 1.4 !important; }\n"
     ".corpus-before { order: -1; }\n"
     ".corpus-ctx, .corpus-ctx * { color: #8c8c8c !important; font-size: inherit !important; }\n"
     ".corpus-ctx .lsf-richtext__container { font-size: 14px !important; }\n"
@@ -63,8 +63,11 @@ _CSS = (
     ".corpus-hint h4 { font-size: 13px !important; line-height: 1.4 !important;"
     " margin: 0 0 6px !important; }\n"
     ".corpus-hidden { display: none !important; }\n"
-    ".corpus-target { border-left: 3px solid #d0d7e5; padding-left: 8px; margin: 4px 0; }"
+    ".corpus-target { border-left: 3px solid #d0d7e5; padding-left: 8px; margin: 4px 0; }\n"
+    ".corpus-q, .corpus-q * { font-size: 15px !important; }"
 )
+#: Inline style of a question's header (Label Studio's default margin is 10px 0).
+_HEADER_STYLE = "margin: 8px 0 2px"
 
 
 def _static(text: str) -> str:
@@ -73,7 +76,8 @@ def _static(text: str) -> str:
 
 
 def _header(parent: ET.Element, text: str, size: int = 5) -> None:
-    ET.SubElement(parent, "Header", {"value": _static(text), "size": str(size)})
+    ET.SubElement(parent, "Header", {"value": _static(text), "size": str(size),
+                                     "style": _HEADER_STYLE})
 
 
 def _hint(parent: ET.Element, text: str) -> None:
