@@ -233,7 +233,7 @@ def test_render_parses_and_contains_every_value(schema: LabelSchema) -> None:
     headers_ = [h.get("value") for h in root.iter("Header")]
     assert "$title" in headers_
     # the sentence comes first (Label Studio's task list shows the first <Text> first)
-    assert [t.get("name") for t in root.iter("Text")][0] == "text"
+    assert next(t.get("name") for t in root.iter("Text")) == "text"
     controls = {c.get("name"): c for c in root.iter() if c.tag in ("Choices", "Labels")}
     for f in schema.fields:
         names = ([stance_control_name(f, t) for t in targets] if f.kind == "stance"
@@ -488,3 +488,24 @@ def test_mentioned_targets_by_name_or_alias() -> None:
     assert mentioned_targets(task, targets) == ["英伟达", "特朗普"]  # not by the title
     add_mentions([task], targets)
     assert task["stance_mentioned"] == {target_slug("英伟达"): [1], target_slug("特朗普"): [1]}
+
+
+def test_a_v1_annotation_table_is_named_with_the_fix(schema: LabelSchema, tmp_path: Path
+                                                     ) -> None:
+    """v1 stored one stance_holder string per sentence: reading such a table with v2 says
+    which file, which column and what to run, instead of failing in Arrow."""
+    import pyarrow.parquet as pq
+
+    from corpus.errors import WorkspaceError
+    from corpus.labelstudio.annotations import read_annotations
+    from corpus.workspace import Workspace
+
+    v2 = annotation_arrow_schema(schema)
+    v1 = pa.schema([pa.field(f.name, pa.string()) if f.name == "stance_holder" else f
+                    for f in v2])
+    ws = Workspace(tmp_path / "ws")
+    ws.annotations.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(v1.empty_table(), ws.annotations)
+    with pytest.raises(WorkspaceError, match="stance_holder in another form") as exc:
+        read_annotations(ws, schema)
+    assert "corpus pull --full" in (exc.value.hint or "")

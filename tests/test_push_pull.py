@@ -273,7 +273,8 @@ def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     full_result = [
         _choice("claim", "claim"), _choice("claim_type", "statistic", "comparison"),
         _choice("checkworthy", "yes"), _choice(nv, "against"),
-        _choice("stance_holder", "author"), _span(text, 0, 3, "source"),
+        _choice(stance_control_name("stance_holder", "英伟达"), "author"),
+        _span(text, 0, 3, "source"),
         _choice("seg_quality", "ok"),
     ]
     a1 = admin.create_annotation(t_agree, full_result, lead_time=4.0)
@@ -293,14 +294,15 @@ def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     assert r1["annotator"] == admin_email and r2["annotator"] == email2
     for r in (r1, r2):
         assert r["claim"] == "claim" and r["claim_type"] == ["statistic", "comparison"]
-        assert r["checkworthy"] == "yes" and r["stance_holder"] == "author"
+        assert r["checkworthy"] == "yes"
+        assert r["stance_holder"] == [{"target": "英伟达", "label": "author"}]
         assert r["stance"] == [{"target": "英伟达", "label": "against"}]
         assert r["claim_span"] == [{"start": 0, "end": 3, "label": "source",
                                     "text": text[:3]}]
         assert r["seg_quality"] == "ok"
         assert r["ls_task_id"] == t_agree and r["ls_project_id"] == report.project_id
         assert r["sentence_id"] == tasks[t_agree]["data"]["sentence_id"]
-        assert r["schema_version"] == 1 and not r["was_cancelled"] and not r["ground_truth"]
+        assert r["schema_version"] == 2 and not r["was_cancelled"] and not r["ground_truth"]
         assert r["created_at"] is not None and r["created_at"].tzinfo is not None
     assert r1["lead_time"] == 4.0 and r2["lead_time"] == 6.5
     assert rows[d1["id"]]["claim"] == "claim" and rows[d1["id"]]["claim_type"] is None

@@ -219,7 +219,16 @@ def read_annotations(workspace: Workspace, schema: LabelSchema) -> pa.Table:
             f"v{schema.version} expects {arrow.names}",
             hint="the label schema changed: move the file away and run `corpus pull --full`",
         )
-    return table.cast(arrow)
+    try:
+        return table.cast(arrow)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        changed = [f.name for f, g in zip(table.schema, arrow, strict=True) if f.type != g.type]
+        raise WorkspaceError(
+            f"{path} holds {', '.join(changed)} in another form than the schema "
+            f"{schema.name!r} v{schema.version} (e.g. a v1 table: one stance_holder per "
+            "sentence)",
+            hint="the label schema changed: move the file away and run `corpus pull --full` "
+            "for each project (v1 annotations are mapped, see docs/design.md)") from None
 
 
 def _project_id(client: Any, project: str, state: dict[str, Any] | None) -> int:
