@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import uuid
@@ -282,6 +283,7 @@ TYPICAL = {
     "statistic": "Nvidia去年的营收增长了百分之六十。",   # 英伟达 by its alias
     "quote": "外媒报道称，多家企业已经接到了通知。",
 }
+CONTEXT = ("市场研究机构周一公布了最新数据。", "分析人士认为这一趋势还会持续。")
 TYPICAL_TARGETS = [Target("英伟达", ("Nvidia", "NVIDIA", "老黄")), Target("特朗普")]
 MAX_KEYS = {"no_claim": 2, "statistic": 6, "quote": 5}
 MAX_MOUSE = {"no_claim": 0, "statistic": 0, "quote": 1}
@@ -309,6 +311,38 @@ class CountedInput:
         expect(self.page.get_by_test_id("bottombar-update-button")).to_have_text("Update")
 
 
+_READY_JS = """(id) => {
+  const store = window.Htx;
+  return !!store && String(store.task?.id) === String(id)
+    && !!store.annotationStore?.selected?.editable;
+}"""
+_LAYOUT_JS = """() => {
+  const box = (sel) => document.querySelector(sel).getBoundingClientRect();
+  const size = (el) => parseFloat(getComputedStyle(el).fontSize);
+  const sentence = document.querySelector('.corpus-sentence .lsf-richtext__line');
+  const texts = [...document.querySelectorAll('.lsf-main-content h1, .lsf-main-content h2,'
+    + '.lsf-main-content h3, .lsf-main-content h4, .lsf-main-content h5,'
+    + '.lsf-main-content h6, .lsf-main-content label, .corpus-ctx .lsf-richtext__line')];
+  return {
+    sentence: size(sentence), others: Math.max(...texts.map(size)),
+    border: getComputedStyle(document.querySelector('.corpus-sentence')).borderTopWidth,
+    ctx: getComputedStyle(document.querySelector('.corpus-ctx .lsf-richtext__line')).color,
+    order: [box('.corpus-before').top, box('.corpus-sentence').top, box('.corpus-after').top,
+            box('.lsf-labels').top],
+  };
+}"""
+
+
+def _assert_layout(page: Page) -> None:
+    """The sentence is boxed and the largest text; the muted context sits above and below
+    it, the span labels below it."""
+    got: dict[str, Any] = page.evaluate(_LAYOUT_JS)
+    assert got["sentence"] > got["others"], got
+    assert got["border"] == "2px", got
+    assert got["ctx"] == "rgb(140, 140, 140)", got
+    assert got["order"] == sorted(got["order"]), got
+
+
 def _target_block(page: Page, target: str) -> Locator:
     return page.locator(".corpus-target").filter(has_text=f"「{target}」")
 
@@ -329,7 +363,13 @@ def _label_typical(chromium: Path, base_url: str, project_id: int, tasks: dict[s
                 open_task(page, base_url, project_id, tasks[name])
                 sentence = page.locator(".corpus-sentence .lsf-richtext__line")
                 expect(sentence).to_have_text(TYPICAL[name])
+                expect(page.locator(".corpus-ctx .lsf-richtext__line")).to_have_text(
+                    list(CONTEXT))
                 expect(choice(page, "主张 claim")).to_be_visible()
+                # Label Studio binds the hotkeys when it selects the task's annotation
+                page.wait_for_function(_READY_JS, arg=tasks[name])
+                if name == "no_claim":
+                    _assert_layout(page)
                 mentioned = ["英伟达"] if name == "statistic" else []
                 for t in TYPICAL_TARGETS:  # only the mentioned target's question is shown
                     block = _target_block(page, t.target)
@@ -357,6 +397,10 @@ def _label_typical(chromium: Path, base_url: str, project_id: int, tasks: dict[s
                     page.set_viewport_size({"width": 1400, "height": 1000})
                 else:
                     user.press("1", "e", "s", "k")
+                    # the label is armed (the text re-renders once then: wait for it)
+                    expect(page.locator(".lsf-label_selected")).to_have_text(
+                        re.compile("来源 source"))
+                    expect(sentence).to_have_text(TYPICAL[name])
                     user.drag_over(sentence, "外媒")
                     expect(sentence.locator("span.htx-highlight")).to_have_text(["外媒"])
                 user.submit()
@@ -385,8 +429,9 @@ def test_typical_tasks_take_a_few_keys(
     ws = Workspace(tmp_path / "ws")
     folder = tmp_path / "input"
     folder.mkdir()
-    for name, text in TYPICAL.items():
-        (folder / f"{name}.txt").write_text(f"{name}\n\n{text}\n", encoding="utf-8")
+    for name, text in TYPICAL.items():  # context that names no target
+        (folder / f"{name}.txt").write_text(
+            f"{name}\n\n{CONTEXT[0]}{text}{CONTEXT[1]}\n", encoding="utf-8")
     assert not ingest([folder], ws).problems
     split(ws)
     project = f"speed-{uuid.uuid4().hex[:8]}"

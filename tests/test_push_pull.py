@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from corpus.cli.main import app
 from corpus.errors import LabelStudioError, ServerUnavailable
-from corpus.labelschema import load_schema, stance_control_name
+from corpus.labelschema import load_schema, stance_control_name, target_from_slug
 from corpus.labelstudio import annotations as pull_module
 from corpus.labelstudio.annotations import pull
 from corpus.labelstudio.tasks import build_tasks, push, read_ledger
@@ -296,7 +296,11 @@ def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
         assert r["claim"] == "claim" and r["claim_type"] == ["statistic", "comparison"]
         assert r["checkworthy"] == "yes"
         assert r["stance_holder"] == [{"target": "英伟达", "label": "author"}]
-        assert r["stance"] == [{"target": "英伟达", "label": "against"}]
+        # schema v2: every target the task mentions was asked; only 英伟达 was answered
+        asked = {target_from_slug(k) for k in tasks[t_agree]["data"]["stance_mentioned"]}
+        assert r["stance"] == sorted(
+            [{"target": t, "label": None} for t in asked - {"英伟达"}]
+            + [{"target": "英伟达", "label": "against"}], key=lambda x: str(x["target"]))
         assert r["claim_span"] == [{"start": 0, "end": 3, "label": "source",
                                     "text": text[:3]}]
         assert r["seg_quality"] == "ok"

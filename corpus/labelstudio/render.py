@@ -63,11 +63,11 @@ _CSS = (
     ".corpus-hint h4 { font-size: 13px !important; line-height: 1.4 !important;"
     " margin: 0 0 6px !important; }\n"
     ".corpus-hidden { display: none !important; }\n"
-    ".corpus-target { border-left: 3px solid #d0d7e5; padding-left: 8px; margin: 4px 0; }\n"
-    ".corpus-q, .corpus-q * { font-size: 15px !important; }"
+    ".corpus-target { border-left: 3px solid #d0d7e5; padding-left: 8px; margin: 4px 0; }"
 )
-#: Inline style of a question's header (Label Studio's default margin is 10px 0).
-_HEADER_STYLE = "margin: 8px 0 2px"
+#: Inline style of a question's header (Label Studio's default: margin 10px 0, 18-20 px):
+#: smaller than the sentence, which stays the most prominent text.
+_HEADER_STYLE = {5: "margin: 8px 0 2px; font-size: 15px", 6: "margin: 4px 0 2px; font-size: 14px"}
 
 
 def _static(text: str) -> str:
@@ -77,7 +77,7 @@ def _static(text: str) -> str:
 
 def _header(parent: ET.Element, text: str, size: int = 5) -> None:
     ET.SubElement(parent, "Header", {"value": _static(text), "size": str(size),
-                                     "style": _HEADER_STYLE})
+                                     "style": _HEADER_STYLE.get(size, _HEADER_STYLE[5])})
 
 
 def _hint(parent: ET.Element, text: str) -> None:
