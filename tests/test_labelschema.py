@@ -169,6 +169,16 @@ def test_unknown_key_exact_message(tmp_path: Path) -> None:
         (lambda d: d["fields"][1].update(name="claim_votes"),
          r"fields\[1\]\.name: field name 'claim_votes' is the vote-count column of field "
          r"'claim'"),
+        (lambda d: d["fields"][1].update(of="claim"),
+         r"fields\[1\]\.of: field 'claim_type' \(kind multi\) cannot be `of` 'claim'"),
+        (lambda d: (d["fields"][4].pop("shown_when"), d["fields"][4].update(of="claim")),
+         r"fields\[4\]\.of: field 'stance_holder' \(kind stance\) cannot be `of` 'claim'"),
+        (lambda d: d["fields"][4].update(shown_when={"field": "stance", "value": ["favor", "x"]}),
+         r"fields\[4\]\.shown_when\.value: 'x' is not a value of 'stance'"),
+        (lambda d: d["fields"][2].update(shown_when={"field": "stance", "value": "favor"}),
+         r"fields\[2\]\.shown_when\.field: field 'stance' is of kind stance"),
+        (lambda d: d["fields"][1].update(name="stance_more"),
+         r"field name 'stance_more' is the control that asks 'stance' for more targets"),
     ],
 )
 def test_validation_errors(tmp_path: Path, mutate: Any, expected: str) -> None:
