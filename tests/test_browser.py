@@ -366,7 +366,10 @@ def _label_typical(chromium: Path, base_url: str, project_id: int, tasks: dict[s
                 expect(page.locator(".corpus-ctx .lsf-richtext__line")).to_have_text(
                     list(CONTEXT))
                 expect(choice(page, "主张 claim")).to_be_visible()
-                # Label Studio binds the hotkeys when it selects the task's annotation
+                # Label Studio binds the hotkeys when it selects the task's annotation;
+                # the quick view may load the task twice (re-creating the editor): wait
+                # until the page is quiet and the editor is the task's
+                page.wait_for_load_state("networkidle")
                 page.wait_for_function(_READY_JS, arg=tasks[name])
                 if name == "no_claim":
                     _assert_layout(page)
