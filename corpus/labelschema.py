@@ -468,6 +468,18 @@ def stance_ask_control_names(field: Field | str) -> tuple[str, str]:
     return f"{name}_mentioned", f"{name}_more"
 
 
+def mentioned_result(field: Field | str, targets: Sequence[str]) -> dict[str, Any]:
+    """The result item that ticks ``targets`` in the hidden ``<field>_mentioned`` control.
+
+    Label Studio pre-selects those choices only in an annotation it starts empty; one that
+    starts from a prediction (or any given result) gets exactly that result, so a
+    prediction must carry this item (with the task's mentioned targets) for their
+    questions to show.
+    """
+    return {"from_name": stance_ask_control_names(field)[0], "to_name": "text",
+            "type": "choices", "value": {"choices": list(targets)}}
+
+
 # --------------------------------------------------------------------------- results
 
 

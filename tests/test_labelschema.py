@@ -478,6 +478,17 @@ def test_v1_results_map_onto_v2(schema: LabelSchema) -> None:
         parse_result(schema, [_choice("stance_holder", "me")], SENTENCE, targets=TARGETS)
 
 
+def test_mentioned_result_is_what_the_screen_pre_ticks(schema: LabelSchema) -> None:
+    """A prediction carries the pre-ticked item itself (Label Studio applies default choices
+    only to an annotation it starts empty); pulled, it makes those targets asked."""
+    from corpus.labelschema import mentioned_result
+
+    item = mentioned_result("stance", ["英伟达"])
+    assert item["from_name"] == MENTIONED and item["value"] == {"choices": ["英伟达"]}
+    got = parse_result(schema, [item], SENTENCE, targets=TARGETS)
+    assert got["stance"] == [{"target": "英伟达", "label": None}]
+
+
 def test_ask_controls_name_project_targets(schema: LabelSchema) -> None:
     with pytest.raises(SchemaError, match="unknown stance target 'Biden'"):
         parse_result(schema, [_choice(MORE, "Biden")], SENTENCE, targets=TARGETS)
