@@ -12,6 +12,8 @@ from corpus.errors import ConfigError
 EXTRAS: dict[str, tuple[str, str]] = {
     "matplotlib": ("chart", "the PNG chart of a release"),
     "ray": ("ray", "`corpus split --engine ray`"),
+    "sklearn": ("model", "the baseline pre-annotation model (`corpus predict --model baseline`)"),
+    "scipy": ("model", "the baseline pre-annotation model (`corpus predict --model baseline`)"),
 }
 
 

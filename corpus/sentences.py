@@ -268,9 +268,11 @@ def empty_columns() -> dict[str, list[Any]]:
 
 
 def append_sentence(cols: dict[str, list[Any]], article_id: str, s: Sentence, lang: str,
-                    tokens: list[str] | None = None) -> None:
-    """Append one sentence row (without tokens unless given) to ``cols``."""
-    cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end, s.text))
+                    tokens: list[str] | None = None, *, article_text: str) -> None:
+    """Append one sentence row (without tokens unless given) to ``cols``; ``article_text``
+    is the text ``s`` was segmented from (its id hashes the slice, not the folded text)."""
+    cols["sentence_id"].append(sentence_id_for(article_id, s.start, s.end,
+                                               article_text[s.start:s.end]))
     cols["article_id"].append(article_id)
     cols["para_idx"].append(s.para_idx)
     cols["sent_idx"].append(s.sent_idx)

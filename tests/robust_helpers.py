@@ -64,7 +64,8 @@ def fast_split(ws: Workspace) -> int:
     cols = empty_columns()
     for a in arts:
         for s in segment(a["text"], a["lang"] or None):
-            append_sentence(cols, a["article_id"], s, a["lang"], tokens=s.text.split())
+            append_sentence(cols, a["article_id"], s, a["lang"], tokens=s.text.split(),
+                            article_text=a["text"])
     table = pa.Table.from_pydict(cols, schema=SENTENCE_SCHEMA)
     pq.write_table(table, ws.sentences, compression="zstd")
     return table.num_rows

@@ -328,7 +328,7 @@ CASES: list[tuple[str, str, Expected, int]] = [
     (
         "en-title-abbreviation-at-line-end-is-hard-wrap",
         "We spoke with Dr.\nSmith about it. He agreed.",
-        ["We spoke with Dr.\nSmith about it.", "He agreed."],
+        ["We spoke with Dr. Smith about it.", "He agreed."],
         300,
     ),
     # --- lists ------------------------------------------------------------------------
@@ -380,14 +380,14 @@ CASES: list[tuple[str, str, Expected, int]] = [
     (
         "zh-line-with-comma-is-hard-wrap",
         "中企收到通知,拒绝合作\n美媒称此事属实。",
-        ["中企收到通知,拒绝合作\n美媒称此事属实。"],
+        ["中企收到通知,拒绝合作美媒称此事属实。"],
         300,
     ),
     (
         "en-hard-wrap",
         "This is a long line of wrapped text that goes on and\non until it finally ends. Then another.",
         [
-            "This is a long line of wrapped text that goes on and\non until it finally ends.",
+            "This is a long line of wrapped text that goes on and on until it finally ends.",
             "Then another.",
         ],
         300,
@@ -395,7 +395,7 @@ CASES: list[tuple[str, str, Expected, int]] = [
     (
         "en-hard-wrap-short-last-line-is-not-heading",
         "This is a long line of wrapped text that goes on and\nstops here",
-        ["This is a long line of wrapped text that goes on and\nstops here"],
+        ["This is a long line of wrapped text that goes on and stops here"],
         300,
     ),
     (
@@ -774,6 +774,49 @@ CASES: list[tuple[str, str, Expected, int]] = [
         "seed-question-then-answer",
         "可美国呢?联邦和州政府之间为了口罩、呼吸机吵作一团,应对得一地鸡毛。",
         ["可美国呢?", "联邦和州政府之间为了口罩、呼吸机吵作一团,应对得一地鸡毛。"],
+        300,
+    ),
+    # --- whitespace inside a sentence is folded (offsets stay those of the raw slice) ----
+    (
+        "fold-en-hard-wrap-with-indent-becomes-one-space",
+        "The committee approved the budget after a long   \n    debate in March.",
+        ["The committee approved the budget after a long debate in March."],
+        300,
+    ),
+    (
+        "fold-zh-hard-wrap-between-hanzi-joins",
+        "美国商务部周一宣布，将对部分高端芯片的出口\n实施新的管制措施。",
+        ["美国商务部周一宣布，将对部分高端芯片的出口实施新的管制措施。"],
+        300,
+    ),
+    (
+        "fold-zh-hard-wrap-after-fullwidth-comma-joins",
+        "据报道，\n该公司第三季度营收增长了百分之十二。",
+        ["据报道，该公司第三季度营收增长了百分之十二。"],
+        300,
+    ),
+    (
+        "fold-mixed-hard-wrap-between-hanzi-and-latin-is-a-space",
+        "黄仁勋在周二的发布会上，向媒体介绍了\nBlackwell 架构的新芯片。",
+        ["黄仁勋在周二的发布会上，向媒体介绍了 Blackwell 架构的新芯片。"],
+        300,
+    ),
+    (
+        "fold-wrap-before-punctuation-is-dropped",
+        "Shares of the chip maker fell sharply on Friday\n, analysts said\n.",
+        ["Shares of the chip maker fell sharply on Friday, analysts said."],
+        300,
+    ),
+    (
+        "fold-runs-of-spaces-and-tabs",
+        "Revenue\trose  to  $5 billion. Costs were flat.",
+        ["Revenue rose to $5 billion.", "Costs were flat."],
+        300,
+    ),
+    (
+        "fold-fullwidth-space-inside-a-line-is-kept",
+        "记者\u3000张三报道：会议今天召开。",
+        ["记者\u3000张三报道：会议今天召开。"],
         300,
     ),
     ("empty", "", [], 300),

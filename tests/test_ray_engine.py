@@ -117,3 +117,98 @@ def test_without_ray_the_error_names_the_extra(articles_ws: Workspace,
     with pytest.raises(MissingExtra, match="ray") as err:
         split(articles_ws, engine="ray")
     assert err.value.hint == "pip install 'claim-corpus[ray]'"
+
+
+# ---------------------------------------------------------------- ingest on Ray
+
+_ARTICLE_KEYS = ("article_id", "source", "title", "published_at", "tags", "references",
+                 "lang", "text", "text_sha256", "raw_sha256", "encoding")
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two JSONL files and a Parquet file of document records, with what goes wrong in
+    real collections: a text repeated across files, an id reused for another text, a
+    malformed line, a record without a body, a line over the size limit."""
+    root = tmp_path_factory.mktemp("collection") / "docs"
+    write_jsonl(root / "a.jsonl", [
+        {"id": "d1", "title": "一", "text": seed_variant(1), "tags": ["芯片"]},
+        {"id": "d2", "text": seed_variant(2), "url": "https://example.com/2"},
+        {"id": "d3", "text": seed_variant(3), "published_at": "2025-08-08"}])
+    with (root / "a.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"id": "broken", "text": "没有结束\n')            # malformed JSON
+    write_jsonl(root / "b.jsonl", [
+        {"id": "copy-of-d2", "text": seed_variant(2)},           # same text as a.jsonl:2
+        {"id": "d1", "text": "另一篇文章，用了同一个编号。"},        # id used by another text
+        {"id": "nobody", "title": "只有标题"},                      # no text or html
+        {"id": "huge", "text": "很长。" * 200_000}])              # 1.2 MB > the 1 MB limit
+    pq.write_table(pa.table({
+        "id": ["p1", "p2", "p3"],
+        "title": ["P1", None, "P3"],
+        "text": [seed_variant(11), seed_variant(3), "English text. It has two sentences."],
+        "tags": [["a", "b"], None, []]}), root / "c.parquet")
+    (root / "notes.txt").write_text("not a document collection file", encoding="utf-8")
+    return root
+
+
+def _articles(table: pa.Table) -> list[dict[str, object]]:
+    return table.select(list(_ARTICLE_KEYS)).to_pylist()  # type: ignore[no-any-return]
+
+
+def test_ray_ingest_equals_the_local_ingest(ray_local: object, collection: Path,
+                                            tmp_path: Path) -> None:
+    from corpus.engines.ray_engine import ingest_documents
+
+    files = [collection / "a.jsonl", collection / "b.jsonl", collection / "c.parquet"]
+    local_ws, ray_ws = Workspace(tmp_path / "local"), Workspace(tmp_path / "ray")
+    local = ingest(files, local_ws, max_article_mb=1)
+    on_ray = ingest_documents([str(collection)], ray_ws, max_bytes=1_000_000, workers=2)
+    assert _articles(pq.read_table(ray_ws.articles)) == _articles(
+        pq.read_table(local_ws.articles))
+    assert on_ray.added == local.added == ["d1", "d2", "d3", "p1", "p3"]
+    assert on_ray.duplicates == local.duplicates  # b.jsonl:1 and c.parquet:2
+    assert [d for d, _ in on_ray.duplicates] == [f"{collection}/b.jsonl:1",
+                                                 f"{collection}/c.parquet:2"]
+    assert sorted(p.message for p in on_ray.errors) == sorted(p.message for p in local.errors)
+    assert len(on_ray.errors) == 4 and on_ray.files == 3  # notes.txt is not read
+    # the next run is deduplicated against the workspace, across the cluster
+    again = ingest_documents([str(collection)], ray_ws, max_bytes=1_000_000)
+    assert again.added == [] and len(again.duplicates) == 7
+    assert again.total_articles == 5 == pq.read_metadata(ray_ws.articles).num_rows
+    # and the split of what Ray ingested is the local split, row for row
+    split(local_ws, workers=1)
+    split(ray_ws, engine="ray", workers=2)
+    assert _rows(ray_ws.sentences) == _rows(local_ws.sentences)
+
+
+def test_ray_ingest_writes_articles_and_sentences_folders(ray_local: object,
+                                                          collection: Path,
+                                                          tmp_path: Path) -> None:
+    from corpus.engines.ray_engine import ingest_documents
+
+    local_ws = Workspace(tmp_path / "local")
+    ingest([collection / "a.jsonl", collection / "b.jsonl", collection / "c.parquet"],
+           local_ws, max_article_mb=1)
+    split(local_ws, workers=1)
+    out = tmp_path / "out"
+    report = ingest_documents([collection.as_uri()], output=out.as_uri(),
+                              max_bytes=1_000_000)
+    assert report.added == ["d1", "d2", "d3", "p1", "p3"]
+    key = lambda r: (r["article_id"], r.get("start", 0))  # noqa: E731
+    assert sorted(_articles(pq.read_table(out / "articles")), key=key) == sorted(
+        _articles(pq.read_table(local_ws.articles)), key=key)
+    assert sorted(pq.read_table(out / "sentences").to_pylist(), key=key) == sorted(
+        _rows(local_ws.sentences), key=key)
+
+
+def test_cli_ingest_engine_ray(ray_local: object, collection: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    result = CliRunner().invoke(app, ["ingest", str(collection), "--engine", "ray",
+                                      "--max-article-mb", "1", "--workspace", str(ws)])
+    assert result.exit_code == 1, result.output          # the bad records are errors
+    assert "malformed JSON" in result.output and "b.jsonl:1 is the same article" in \
+        result.output.replace("\n", "")
+    assert pq.read_metadata(ws / "articles.parquet").num_rows == 5
+    assert pq.read_metadata(ws / "sentences.parquet").num_rows > 100
+    wrong = CliRunner().invoke(app, ["ingest", str(collection), "--output", str(tmp_path)])
+    assert wrong.exit_code != 0 and "--engine ray" in wrong.output

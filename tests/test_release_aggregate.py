@@ -279,3 +279,29 @@ def test_sparse_fields_aggregate_to_nulls() -> None:
     assert votes(agg, "stance") == [None, None]
     assert votes(agg, "checkworthy")[0] == {"urgent": 0, "yes": 0, "no": 0, "unsure": 0}
     assert field_agreement(agg)["stance"]["alpha"] is None
+
+
+def test_stance_counts_dense_equal_the_sorted_path() -> None:
+    """The dense stance count (few targets) and the sort-based one (many) agree, repeated
+    judgments of a target within one annotation included (the last one counts)."""
+    from corpus.releases import aggregate as agg_mod
+
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        n_rows = int(rng.integers(1, 60))
+        sent = np.sort(rng.integers(0, max(1, n_rows // 3), n_rows))
+        n = int(sent.max()) + 1
+        r = agg_mod._Rows(rows=np.arange(n_rows), pos=np.arange(n_rows), sent=sent, n=n,
+                          n_ann=np.bincount(sent, minlength=n),
+                          gt_row=np.full(n, -1, dtype=np.int64))
+        k = int(rng.integers(0, 4 * n_rows))
+        parent = np.sort(rng.integers(0, n_rows, k))         # flat order: by annotation
+        t_count, width = int(rng.integers(1, 6)), 4
+        tc = rng.integers(0, t_count, k)
+        lc = rng.integers(0, width, k)
+        dense = agg_mod._stance_counts_dense(r, parent, tc, lc, t_count, width)
+        sorted_ = agg_mod._stance_counts_sorted(r, parent, tc, lc, t_count, width)
+        assert np.array_equal(dense[0], sorted_[0]), trial
+        assert np.array_equal(dense[1], sorted_[1]), trial
+        # one vote per (annotation, target): never more votes in a group than annotations
+        assert (dense[1].sum(axis=1) <= r.n_ann[dense[0] // t_count]).all()

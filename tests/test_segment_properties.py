@@ -12,6 +12,7 @@ from corpus.text.segmenter import (
     _paragraphs,
     iter_segments,
     segment,
+    sentence_text,
 )
 
 # Everything the conventions care about, plus characters that tend to break things.
@@ -41,8 +42,10 @@ def _check_structure(text: str, sentences: list[Sentence], max_len: int) -> None
     prev_para = -1
     prev_sent = -1
     for s in sentences:
-        assert text[s.start : s.end] == s.text
+        assert sentence_text(text[s.start : s.end]) == s.text
         assert s.text
+        # folded: no line break, tab or run of spaces inside a sentence
+        assert s.text.splitlines() == [s.text] and "\t" not in s.text and "  " not in s.text
         assert s.text == s.text.strip()
         assert len(s.text) <= max_len
         assert s.kind in ("sentence", "heading")
@@ -115,7 +118,7 @@ def test_plain_chinese_sentences_are_found(parts: list[str]) -> None:
 @given(texts, st.integers(min_value=1, max_value=300))
 def test_fast_path_agrees_with_paired_path(text: str, max_len: int) -> None:
     """The stack-based fast path decides exactly like the full pair resolution."""
-    for kind, ps, pe in _paragraphs(text, max_len):
+    for kind, ps, pe, _wrapped in _paragraphs(text, max_len):
         if kind == "sentence":
             fast = _boundaries(text, ps, pe, max_len)
             assert fast == _boundaries_paired(text, ps, pe, max_len)

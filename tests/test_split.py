@@ -13,6 +13,7 @@ from corpus.articles.ingestion import ingest
 from corpus.cli.main import app
 from corpus.sentences import split
 from corpus.storage.tables import SENTENCE_SCHEMA, sentence_id_for
+from corpus.text.segmenter import sentence_text
 
 SEED = Path(__file__).resolve().parents[1] / "seeds" / "000_68e5fa63c6607158.txt"
 
@@ -32,10 +33,11 @@ def test_sentence_table_columns_and_offsets(seeded: Path) -> None:
     rows = table.to_pylist()
     assert report.sentences + report.headings == len(rows) > 40
     for row in rows:
-        assert article["text"][row["start"]:row["end"]] == row["text"]
+        raw = article["text"][row["start"]:row["end"]]
+        assert sentence_text(raw) == row["text"]
         assert row["article_id"] == article["article_id"]
         assert row["sentence_id"] == sentence_id_for(row["article_id"], row["start"], row["end"],
-                                                     row["text"])
+                                                     raw)
         assert row["tokens"] and "".join(row["tokens"]) == "".join(row["text"].split())
         assert row["lang"] == "zh"
     headings = [r["text"] for r in rows if r["kind"] == "heading"]

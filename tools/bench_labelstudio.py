@@ -88,7 +88,8 @@ def write_sentences(ws: Workspace, n: int) -> int:
         for s in base:
             if len(cols["sentence_id"]) >= n:
                 break
-            append_sentence(cols, article_id, replace(s, kind="sentence"), "zh", tokens=[])
+            append_sentence(cols, article_id, replace(s, kind="sentence"), "zh", tokens=[],
+                            article_text=text)
         copy += 1
     write_table(ws.sentences, pa.table(cols, schema=SENTENCE_SCHEMA))
     return len(cols["sentence_id"])

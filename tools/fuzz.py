@@ -47,13 +47,14 @@ _WS = re.compile(r"\s+")
 
 
 def check_segments(text: str, max_len: int) -> None:
-    from corpus.text.segmenter import segment
+    from corpus.text.segmenter import segment, sentence_text
 
     sentences = segment(text, max_len=max_len)
     pos = 0
     kept = []
     for s in sentences:
-        assert text[s.start:s.end] == s.text, (s, text)
+        assert sentence_text(text[s.start:s.end]) == s.text, (s, text)
+        assert "\n" not in s.text and "\t" not in s.text and "  " not in s.text, ("unfolded", s)
         assert s.start >= pos, ("overlap or disorder", s)
         assert s.text and s.text == s.text.strip(), ("unstripped or empty", s)
         assert len(s.text) <= max_len, ("over the cap", len(s.text), max_len)

@@ -31,6 +31,9 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+#: Parquet document collections: read when named (a file given, or a folder on the Ray
+#: engine), never picked up by a folder walk (a workspace's own tables are Parquet too).
+PARQUET_SUFFIXES = {".parquet"}
 _SUFFIX_LIST = " ".join(sorted(SUFFIXES))
 _POSIX = os.name != "nt"
 

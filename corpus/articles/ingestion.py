@@ -27,7 +27,7 @@ from corpus.storage.tables import ARTICLE_SCHEMA, article_id_for, iter_batches, 
 from corpus.text.normalize import detect_lang
 from corpus.workspace import Workspace
 
-__all__ = ["IngestReport", "Problem", "ingest"]
+__all__ = ["IngestReport", "Problem", "admit", "article_row", "ingest"]
 
 LONG_RUN = 10_000
 _LONG_RUN_RE = re.compile(r"[^\n。！？!?.；;]{" + str(LONG_RUN) + ",}")
@@ -162,46 +162,65 @@ def ingest(
     return report
 
 
-def _accept(item: RawArticle, known_hash: dict[str, str], known_ids: dict[str, str],
-            report: IngestReport, now: datetime,
-            max_bytes: int | None = None) -> dict[str, Any] | None:
+def article_row(item: RawArticle, now: datetime, max_bytes: int | None = None
+                ) -> tuple[dict[str, Any] | None, list[Problem]]:
+    """An article's row of ``articles.parquet`` (None when refused) and its problems,
+    before deduplication: the part of ingest a cluster worker runs."""
     where = item.source
     if not item.text.strip():
-        report.problems.append(Problem(where, f"{where}: no article text left after cleaning",
-                                       "check that the file holds an article body"))
-        return None
+        return None, [Problem(where, f"{where}: no article text left after cleaning",
+                              "check that the file holds an article body")]
     if max_bytes is not None and len(item.text) * 4 > max_bytes:  # else surely below
         size = len(item.text.encode("utf-8", "surrogatepass"))
         if size > max_bytes:  # e.g. a GB18030 file, 2 bytes a character, 3 in UTF-8
             err = too_big(f"{where} (cleaned text)", size, max_bytes)
-            report.problems.append(Problem(where, err.message, err.hint))
-            return None
-    digest = text_sha256(item.text)
-    if digest in known_hash:
-        report.duplicates.append((where, known_hash[digest]))
-        return None
-    article_id = article_id_for(item.text, item.given_id)
-    if article_id in known_ids:
-        report.problems.append(Problem(
-            where, f"{where}: id {article_id!r} is already used by a different article",
-            "give this article its own id"))
-        return None
+            return None, [Problem(where, err.message, err.hint)]
+    problems: list[Problem] = []   # item.warnings are the reader's: its caller reports them
     long_run = _LONG_RUN_RE.search(item.text)
     if long_run:
-        report.problems.append(Problem(
+        problems.append(Problem(
             where,
             f"{where}: a run of {len(long_run.group()):,} characters has no sentence punctuation;"
             " it will be cut into capped pieces",
             "check the file is prose, not data", severity="warning"))
+    return {
+        "article_id": article_id_for(item.text, item.given_id), "source": item.source,
+        "title": item.title, "published_at": item.published_at, "tags": item.tags,
+        "references": item.references, "lang": detect_lang(item.text), "text": item.text,
+        "text_sha256": text_sha256(item.text), "raw_sha256": item.raw_sha256,
+        "encoding": item.encoding, "ingested_at": now,
+    }, problems
+
+
+def admit(row: dict[str, Any], known_hash: dict[str, str], known_ids: dict[str, str],
+          report: IngestReport) -> bool:
+    """Deduplicate ``row`` against the articles kept so far (first seen wins): a text seen
+    before is a duplicate, an id used by a different text an error; else it is kept."""
+    where, digest, article_id = row["source"], row["text_sha256"], row["article_id"]
+    if digest in known_hash:
+        report.duplicates.append((where, known_hash[digest]))
+        return False
+    if article_id in known_ids:
+        report.problems.append(Problem(
+            where, f"{where}: id {article_id!r} is already used by a different article",
+            "give this article its own id"))
+        return False
     known_hash[digest] = article_id
     known_ids[article_id] = digest
     report.added.append(article_id)
-    return {
-        "article_id": article_id, "source": item.source, "title": item.title,
-        "published_at": item.published_at, "tags": item.tags, "references": item.references,
-        "lang": detect_lang(item.text), "text": item.text, "text_sha256": digest,
-        "raw_sha256": item.raw_sha256, "encoding": item.encoding, "ingested_at": now,
-    }
+    return True
+
+
+def _accept(item: RawArticle, known_hash: dict[str, str], known_ids: dict[str, str],
+            report: IngestReport, now: datetime,
+            max_bytes: int | None = None) -> dict[str, Any] | None:
+    row, problems = article_row(item, now, max_bytes)
+    errors = [p for p in problems if p.severity == "error"]
+    report.problems.extend(errors)
+    if row is None or not admit(row, known_hash, known_ids, report):
+        return None
+    report.problems.extend(p for p in problems if p.severity != "error")
+    return row
 
 
 def _prepend(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:

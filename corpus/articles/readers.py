@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import json
 import math
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -19,6 +20,7 @@ from corpus.articles.decode import decode_bytes
 from corpus.articles.files import (
     HTML_SUFFIXES,
     JSONL_SUFFIXES,
+    PARQUET_SUFFIXES,
     SUFFIXES,
     TEXT_SUFFIXES,
     find_articles,
@@ -28,9 +30,10 @@ from corpus.articles.files import (
 from corpus.errors import ConfigError, InputError
 from corpus.text.normalize import normalize
 
-__all__ = ["DEFAULT_MAX_ARTICLE_MB", "HTML_SUFFIXES", "JSONL_SUFFIXES", "SUFFIXES",
-           "TEXT_SUFFIXES", "RawArticle", "article_limit", "find_articles", "from_html",
-           "read_file", "source_name", "too_big"]
+__all__ = ["DEFAULT_MAX_ARTICLE_MB", "HTML_SUFFIXES", "JSONL_SUFFIXES", "PARQUET_SUFFIXES",
+           "SUFFIXES", "TEXT_SUFFIXES", "RawArticle", "article_from_record", "article_limit",
+           "find_articles", "from_html", "jsonl_articles", "parquet_articles", "read_file",
+           "source_name", "too_big"]
 
 DEFAULT_MAX_ARTICLE_MB = 20.0
 """Largest article (a file, or one JSONL line) ingest and split take, in MB (10^6 bytes)."""
@@ -62,11 +65,15 @@ def read_file(path: Path, max_bytes: int | None = None) -> Iterator[RawArticle |
     """
     name = source_name(path)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
+    if suffix not in SUFFIXES and suffix not in PARQUET_SUFFIXES:
         raise InputError(
             f"{name}: unsupported file type {suffix or '(none)'}",
-            hint="use .txt, .md, .html/.htm or .jsonl",
+            hint="use .txt, .md, .html/.htm, .jsonl or .parquet",
         )
+    if suffix in PARQUET_SUFFIXES:
+        with open_regular(path) as fh:
+            yield from parquet_articles(fh, name, max_bytes)
+        return
     with open_regular(path) as fh:
         if suffix in JSONL_SUFFIXES:
             yield from _read_jsonl(fh, name, max_bytes)
@@ -188,6 +195,58 @@ def _read_jsonl(fh: BinaryIO, name: str,
             yield exc
 
 
+def jsonl_articles(data: bytes, name: str,
+                   max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
+    """The articles of a whole JSONL file held in memory (a cluster worker's read), as
+    :func:`read_file` yields them for a file on disk."""
+    yield from _read_jsonl(io.BytesIO(data), name, max_bytes)
+
+
+def parquet_articles(source: bytes | BinaryIO, name: str,
+                     max_bytes: int | None = None) -> Iterator[RawArticle | InputError]:
+    """The articles of a Parquet file of document records (columns as JSONL objects have:
+    ``text`` or ``html``, optional ``id``, ``title``, ``url``, ``tags``, ``published_at``),
+    read in row batches; each row is named ``name:N`` (1-based)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    wanted = ("id", "title", "text", "html", "url", "tags", "published_at")
+    try:
+        pf = pq.ParquetFile(pa.BufferReader(source) if isinstance(source, bytes) else source)
+        # (a file object: open_regular made sure it is a regular file, never a FIFO)
+        columns = [c for c in wanted if c in pf.schema_arrow.names]
+        if "text" not in columns and "html" not in columns:
+            raise InputError(f"{name}: no \"text\" or \"html\" column",
+                             hint="document records need the article body as \"text\" "
+                                  "(or \"html\")")
+        lineno = 0
+        for batch in pf.iter_batches(batch_size=256, columns=columns):
+            for row in batch.to_pylist():
+                lineno += 1
+                where = f"{name}:{lineno}"
+                body = row.get("text") if isinstance(row.get("text"), str) else row.get("html")
+                if max_bytes is not None and isinstance(body, str) \
+                        and len(body) * 4 > max_bytes:
+                    size = len(body.encode("utf-8", "surrogatepass"))
+                    if size > max_bytes:
+                        yield too_big(where, size, max_bytes, "; the other rows were ingested")
+                        continue
+                try:
+                    article = article_from_record(row, where)
+                except InputError as exc:
+                    yield exc
+                    continue
+                article.raw_sha256 = hashlib.sha256(json.dumps(
+                    row, ensure_ascii=False, sort_keys=True, default=str)
+                    .encode("utf-8", "surrogatepass")).hexdigest()
+                article.line = lineno
+                yield article
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{name}: not a readable Parquet file ({exc})",
+                         hint="check the file; write document records as Parquet or JSONL"
+                         ) from None
+
+
 # --------------------------------------------------------------------------- size limit
 
 
@@ -260,11 +319,22 @@ def _jsonl_row(line: str, where: str, lineno: int,
         yield InputError(f"{where}: expected a JSON object per line",
                          hint='write {"id": ..., "title": ..., "text": ...}')
         return
+    article = article_from_record(row, where)
+    article.raw_sha256 = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
+    article.encoding, article.line = encoding, lineno
+    yield article
+
+
+def article_from_record(row: Mapping[str, Any], where: str) -> RawArticle:
+    """One document record (a JSONL object, a Parquet row) -> a cleaned article.
+
+    Fields: ``text`` or ``html`` (required), ``id``, ``title``, ``url``, ``tags``,
+    ``published_at``; an InputError names ``where`` when the record cannot be an article.
+    """
     body, html = row.get("text"), row.get("html")
     if not isinstance(body, str) and not isinstance(html, str):
-        yield InputError(f"{where}: no \"text\" or \"html\" string field",
+        raise InputError(f"{where}: no \"text\" or \"html\" string field",
                          hint="add the article body as \"text\" (or \"html\")")
-        return
     given_id = metadata.article_id(row.get("id"), where)  # InputError: the row is rejected
     warnings: list[tuple[str, str]] = []
     title = metadata.title(row.get("title"), where, warnings)
@@ -283,7 +353,5 @@ def _jsonl_row(line: str, where: str, lineno: int,
                             or article.published_at)
     article.source = metadata.url(row.get("url"), where, warnings) or where
     article.given_id = given_id
-    article.raw_sha256 = hashlib.sha256(line.encode("utf-8", "surrogatepass")).hexdigest()
-    article.encoding, article.line = encoding, lineno
     article.warnings = warnings
-    yield article
+    return article

@@ -9,10 +9,11 @@ import typer
 from rich.table import Table
 
 from corpus.articles.ingestion import IngestReport, ingest
-from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB
+from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
 from corpus.cli.common import WorkspaceOpt, console, escape, out, workspace
 from corpus.cli.progress import progress_bar
-from corpus.sentences import MAX_WORKERS, SplitReport, split
+from corpus.errors import ConfigError
+from corpus.sentences import ENGINES, MAX_WORKERS, SplitReport, split
 
 AbbreviationsOpt = Annotated[list[Path] | None, typer.Option(
     "--abbreviations", help="Your own abbreviations file (see schema/abbreviations_en.txt), "
@@ -39,12 +40,21 @@ MaxArticleOpt = Annotated[float, typer.Option(
     "many MB; split skips such articles already in the table.")]
 
 
+EngineOpt = Annotated[str, typer.Option(
+    help="local (this machine's cores) or ray (Ray Data; pip install 'claim-corpus[ray]').")]
+AddressOpt = Annotated[str | None, typer.Option(
+    help="Ray cluster to run on (ray://HOST:10001, HOST:6379 or auto); default: a local Ray.")]
+
+
 def ingest_cli(
     paths: Annotated[
-        list[Path],
-        # readable=False: typer's default check would refuse the whole command for one
-        # unreadable path; ingest reports that path and reads the others.
-        typer.Argument(help="Files or folders (.txt .md .html .jsonl).", readable=False),
+        list[str],
+        # str, not Path: a Path would turn s3://bucket into s3:/bucket. Not checked by
+        # typer: its check would refuse the whole command for one unreadable path;
+        # ingest reports that path and reads the others.
+        typer.Argument(help="Files or folders (.txt .md .html .jsonl, or named .parquet "
+                       "document files); with --engine ray: JSONL/Parquet collections, "
+                       "local or any filesystem pyarrow reads (s3://, gs://, hdfs://)."),
     ],
     workspace_dir: WorkspaceOpt = None,
     do_split: Annotated[
@@ -54,16 +64,60 @@ def ingest_cli(
     = 300,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
     abbreviations: AbbreviationsOpt = None,
+    engine: EngineOpt = "local",
+    address: AddressOpt = None,
+    output: Annotated[str | None, typer.Option(
+        help="With --engine ray: the workers write articles/ and sentences/ Parquet folders "
+        "here (any filesystem pyarrow reads) instead of the workspace.")] = None,
 ) -> None:
     """Read, clean and deduplicate articles into the workspace (then split them)."""
     use_own_abbreviations(abbreviations)
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown engine {engine!r}", hint="use local or ray")
+    if output is not None and engine != "ray":
+        raise ConfigError("--output needs --engine ray",
+                          hint="add --engine ray, or leave --output out to use the workspace")
+    if engine == "ray":
+        _ingest_on_ray(paths, workspace_dir, do_split, max_len, max_article_mb, address,
+                       output)
+        return
     ws = workspace(workspace_dir)
     with progress_bar("ingest") as update:
-        report = ingest(paths, ws, progress=update, max_article_mb=max_article_mb)
+        report = ingest([Path(p) for p in paths], ws, progress=update,
+                        max_article_mb=max_article_mb)
     print_ingest(report, str(ws.articles))
     skipped = False
     if do_split and report.total_articles:
         skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb).skipped)
+    if report.failed or skipped:
+        raise typer.Exit(1)
+
+
+def _ingest_on_ray(paths: list[str], workspace_dir: Path | None, do_split: bool,
+                   max_len: int, max_article_mb: float, address: str | None,
+                   output: str | None) -> None:
+    from corpus.engines import SplitBatch
+    from corpus.engines.ray_engine import ingest_documents
+    from corpus.extras import require
+
+    require("ray")  # the install hint before any work
+    max_bytes = article_limit(max_article_mb)
+    ws = None if output is not None else workspace(workspace_dir)
+    sources = [p if "://" in p else str(Path(p).resolve()) for p in paths]
+    console.print("[dim]ingest: reading and cleaning on Ray ...[/]")
+    report = ingest_documents(sources, ws, output=output, max_bytes=max_bytes,
+                              address=address, split_fn=SplitBatch.from_options(max_len))
+    if ws is not None:
+        print_ingest(report, str(ws.articles))
+    else:
+        print_ingest(report, f"{output.rstrip('/')}/articles/" if output else "",
+                     written=bool(report.added))
+        if report.added:
+            out.print(f"sentences -> {escape(str(output).rstrip('/'))}/sentences/")
+    skipped = False
+    if ws is not None and do_split and report.total_articles:
+        skipped = bool(run_split(ws.root, max_len, max_article_mb=max_article_mb,
+                                 engine="ray", address=address).skipped)
     if report.failed or skipped:
         raise typer.Exit(1)
 
@@ -77,12 +131,8 @@ def split_cli(
                                  help="Processes for tokenising (default: all cores if large).")
     ] = None,
     max_article_mb: MaxArticleOpt = DEFAULT_MAX_ARTICLE_MB,
-    engine: Annotated[str, typer.Option(
-        help="local (this machine's cores) or ray (Ray Data; pip install "
-        "'claim-corpus[ray]').")] = "local",
-    address: Annotated[str | None, typer.Option(
-        help="Ray cluster to run on (ray://HOST:10001, HOST:6379 or auto); default: a "
-        "local Ray.")] = None,
+    engine: EngineOpt = "local",
+    address: AddressOpt = None,
     abbreviations: AbbreviationsOpt = None,
 ) -> None:
     """Segment and tokenise the workspace's articles into sentences.parquet."""
@@ -109,7 +159,7 @@ def run_split(root: Path, max_len: int, workers: int | None = None, *,
     return report
 
 
-def print_ingest(report: IngestReport, target: str) -> None:
+def print_ingest(report: IngestReport, target: str, written: bool | None = None) -> None:
     for problem in report.problems:
         style = "bold red" if problem.severity == "error" else "yellow"
         console.print(f"[{style}]{problem.severity}:[/] {escape(str(problem))}")
@@ -122,7 +172,7 @@ def print_ingest(report: IngestReport, target: str) -> None:
     table.add_row(str(report.files), str(len(report.added)), str(len(report.duplicates)),
                   str(len(report.errors)), str(len(report.warnings)), str(report.total_articles))
     out.print(table)
-    if Path(target).exists():
+    if written if written is not None else Path(target).exists():
         out.print(f"articles -> {escape(target)}")
     else:
         out.print("no articles table written: nothing was ingested "

@@ -67,9 +67,10 @@ def sentences_from_articles(articles: pa.RecordBatch | pa.Table, *, max_len: int
         lang = lang or ""
         sentences = segment(text, lang or None, max_len=max_len)
         for s in sentences:
-            # corpus.storage.tables.sentence_id_for, inlined (it runs once per sentence)
-            sid.append("s" + sha(f"{article_id}\x1f{s.start}\x1f{s.end}\x1f{s.text}"
-                                 .encode()).hexdigest()[:20])
+            # corpus.storage.tables.sentence_id_for, inlined (it runs once per sentence);
+            # it hashes the article's slice, so folding whitespace never changes an id
+            sid.append("s" + sha(f"{article_id}\x1f{s.start}\x1f{s.end}\x1f"
+                                 f"{text[s.start:s.end]}".encode()).hexdigest()[:20])
             para.append(s.para_idx)
             sent.append(s.sent_idx)
             start.append(s.start)

@@ -228,6 +228,52 @@ def _agg_multi(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
                        _votes_struct(values, counts), counts=counts)
 
 
+_DENSE_CELLS = 40_000_000
+"""Up to this many (annotation x target) and (sentence x target x label) cells, stance
+votes are counted in dense arrays (no sort: ~5x faster on a 1M-row release); beyond it
+(many targets), by sorting."""
+
+
+def _stance_counts_dense(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray,
+                         t_count: int, width: int) -> tuple[IntArray, IntArray]:
+    """(group keys ``sentence * t_count + target`` ascending, their label counts): one
+    judgment per annotation and target, the last of repeated ones (the flat order); a
+    judgment without a label (``lc`` -1: asked, not answered) makes its group, no vote."""
+    per_annotation = parent * t_count + tc
+    if len(per_annotation) and np.bincount(per_annotation).max() > 1:
+        last = np.full(len(r.rows) * t_count, -1, dtype=np.int64)
+        np.maximum.at(last, per_annotation, np.arange(len(per_annotation), dtype=np.int64))
+        keep = last[last >= 0]
+        parent, tc, lc = parent[keep], tc[keep], lc[keep]
+    gkey = r.sent[parent] * t_count + tc
+    groups = np.nonzero(np.bincount(gkey, minlength=r.n * t_count))[0]
+    voted = lc >= 0
+    cells = np.bincount(gkey[voted] * width + lc[voted], minlength=r.n * t_count * width)
+    return groups, cells.reshape(r.n * t_count, width)[groups]
+
+
+def _stance_counts_sorted(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray,
+                          t_count: int, width: int) -> tuple[IntArray, IntArray]:
+    """:func:`_stance_counts_dense` by a stable sort, for many targets."""
+    # sort by (sentence, target, annotation); stable, so the last of repeated judgments
+    # of one target within one annotation comes last
+    gkey = r.sent[parent] * t_count + tc
+    composite = gkey * (len(r.rows) + 1) + parent
+    order = np.argsort(composite, kind="stable")
+    composite = composite[order]
+    last = _last_per_key(composite)
+    lc = lc[order][last]
+    gkey = gkey[order][last]
+    starts = _run_starts(gkey)
+    group_id = np.cumsum(starts) - 1
+    groups = gkey[starts]
+    g = len(groups)
+    voted = lc >= 0
+    counts = np.bincount(group_id[voted] * width + lc[voted],
+                         minlength=g * width).reshape(g, width)
+    return groups, counts
+
+
 def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     values = tuple(f.values)
     width = len(values)
@@ -241,23 +287,10 @@ def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     lc = _codes(flat.field("label"), values)[flat_idx]
     # an asked target without an answer (label null) still makes its group: "asked"
     ok = np.nonzero(tc >= 0)[0]
-    # sort by (sentence, target, annotation); stable, so the last of repeated judgments
-    # of one target within one annotation comes last
-    gkey = r.sent[parent[ok]] * t_count + tc[ok]
-    composite = gkey * (len(r.rows) + 1) + parent[ok]
-    order = np.argsort(composite, kind="stable")
-    composite = composite[order]
-    ok = ok[order]
-    gkey = gkey[order]
-    ok = ok[_last_per_key(composite)]
-    gkey = gkey[_last_per_key(composite)]
-    starts = _run_starts(gkey)
-    group_id = np.cumsum(starts) - 1
-    groups = gkey[starts]
-    g = len(groups)
-    voted = lc[ok] >= 0
-    counts = np.bincount(group_id[voted] * width + lc[ok][voted],
-                         minlength=g * width).reshape(g, width)
+    if len(r.rows) * t_count <= _DENSE_CELLS and n * t_count * width <= _DENSE_CELLS:
+        groups, counts = _stance_counts_dense(r, parent[ok], tc[ok], lc[ok], t_count, width)
+    else:
+        groups, counts = _stance_counts_sorted(r, parent[ok], tc[ok], lc[ok], t_count, width)
     g_sent = groups // t_count
     g_target = groups % t_count
     winner, _, _, _ = _plurality(counts)

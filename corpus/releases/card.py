@@ -25,7 +25,8 @@ BASE_DESCRIPTIONS = {
     "para_idx": "paragraph number in the article (0-based)",
     "sent_idx": "sentence number in the article (0-based)",
     "start": "character offset of the sentence in the cleaned article text",
-    "end": "end offset (exclusive): article.text[start:end] == text",
+    "end": "end offset (exclusive): article.text[start:end] is the raw slice; text is it "
+           "with whitespace folded",
     "text": "the sentence",
     "kind": "`sentence` or `heading`",
     "tokens": "jieba tokens of the sentence",

@@ -59,7 +59,8 @@ def article_id_for(text: str, given: str | None = None) -> str:
 
 
 def sentence_id_for(article_id: str, start: int, end: int, text: str) -> str:
-    """Stable id of a sentence: hash of article id, offsets and text."""
+    """Stable id of a sentence: hash of article id, offsets and ``text``, the article's
+    text at those offsets (``article.text[start:end]``, before whitespace folding)."""
     digest = hashlib.sha256(f"{article_id}\x1f{start}\x1f{end}\x1f{text}".encode()).hexdigest()
     return "s" + digest[:20]
 
