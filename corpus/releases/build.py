@@ -170,19 +170,24 @@ def _votes_total(votes: pa.Array) -> pa.Array:
 def _stance_voted(column: pa.Array, votes: pa.Array) -> pa.Array:
     """Per flattened stance entry: did anybody vote on that (row, target)? A null label with
     votes is a tie, one without was asked and not answered."""
+    vflat = pc.list_flatten(votes)
+    total: Any = pa.array(np.zeros(len(vflat), dtype=np.int64))
+    for i in range(vflat.type.num_fields):
+        if vflat.type.field(i).name != "target":
+            total = pc.add(total, pc.fill_null(pc.cast(vflat.field(i), pa.int64()), 0))
+    voted = pc.greater(total, 0)
+    flat = pc.list_flatten(column)
+    lengths = [pc.fill_null(pc.list_value_length(a), 0) for a in (column, votes)]
+    if len(flat) == len(vflat) and pc.all(pc.equal(*lengths)).as_py() is not False and (
+            pc.all(pc.equal(flat.field("target"), vflat.field("target"))).as_py() is not False):
+        return voted        # the labels are the votes' groups, in order (no decision moved them)
+
     def keys(lists: pa.Array) -> pa.Array:
         parents = pc.cast(pc.list_parent_indices(lists), pa.string())
         return pc.binary_join_element_wise(parents, pc.list_flatten(lists).field("target"),
                                            "\x1f")
 
-    vflat = pc.list_flatten(votes)
-    names = [vflat.type.field(i).name for i in range(vflat.type.num_fields)]
-    total: Any = pa.array(np.zeros(len(vflat), dtype=np.int64))
-    for name in names:
-        if name != "target":
-            total = pc.add(total, pc.fill_null(pc.cast(vflat.field(name), pa.int64()), 0))
-    voted_keys = keys(votes).filter(pc.greater(total, 0))
-    return pc.is_in(keys(column), value_set=voted_keys)
+    return pc.is_in(keys(column), value_set=keys(votes).filter(voted))
 
 
 def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str,
