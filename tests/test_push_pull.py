@@ -254,6 +254,32 @@ def _rows(ws: Workspace) -> dict[int, dict[str, Any]]:
     return {r["annotation_id"]: r for r in pq.read_table(ws.annotations).to_pylist()}
 
 
+def test_v1_project_pulls_with_the_documented_mapping(ls_server: Any,
+                                                     seed_ws: Workspace) -> None:
+    """A project pushed before schema v2 (its project.json without ``stance_asked``)
+    asked every target on every task and one holder per sentence: pulled with v2, every
+    target is asked and the holder goes to each favor/against/neutral answer."""
+    from corpus.labelstudio.sync import ProjectSync
+
+    admin = ls_server.client()
+    name = _project("v1")
+    report = push(seed_ws, name, targets=["英伟达", "特朗普"], client=admin)
+    sync = ProjectSync.of(seed_ws, name)
+    state = sync.read_state()
+    assert state is not None and state.pop("stance_asked") == "mentioned"
+    sync.write_state(state)
+    tid = sorted(read_ledger(seed_ws, name).values())[0]
+    ann = admin.create_annotation(tid, [
+        _choice("claim", "claim"), _choice(stance_control_name("stance", "英伟达"), "against"),
+        _choice("stance_holder", "quoted_source")])
+    assert pull(seed_ws, name, client=admin).added == 1
+    row = _rows(seed_ws)[ann["id"]]
+    assert row["stance"] == [{"target": "特朗普", "label": None},
+                             {"target": "英伟达", "label": "against"}]
+    assert row["stance_holder"] == [{"target": "英伟达", "label": "quoted_source"}]
+    assert report.project_id == row["ls_project_id"]
+
+
 def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     admin = ls_server.client()
     name = _project("pull")
