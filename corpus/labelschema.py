@@ -1,5 +1,5 @@
 """The label schema: one YAML file drives the Label Studio XML, the Arrow schema of
-annotations and the validation of pulled results (docs/design.md, "Label schema v1").
+annotations and the validation of pulled results (docs/design.md, "Label schema").
 
 >>> schema = load_schema()                       # the shipped schema/claims_stance.yaml
 >>> schema.field("claim").values
@@ -33,7 +33,7 @@ STANCE_PREFIX = "stance__"
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _HOTKEY_RE = re.compile(r"^[a-z0-9]$|^(ctrl|shift|alt)\+[a-z0-9]$")
 _SCHEMA_KEYS = {"name", "version", "description", "fields"}
-_FIELD_KEYS = {"name", "kind", "title", "hint", "required", "shown_when", "values"}
+_FIELD_KEYS = {"name", "kind", "title", "hint", "required", "shown_when", "values", "of"}
 _VALUE_KEYS = {"value", "label", "hotkey"}
 VOTES_SUFFIX = "_votes"
 """A release stores field ``X``'s vote counts (soft labels) in column ``X_votes``."""
@@ -50,10 +50,16 @@ class Field:
     values: tuple[str, ...]
     labels: Mapping[str, str]  # value -> annotator-facing (bilingual) label
     required: bool = False
-    shown_when: tuple[str, str] | None = None  # (field name, value)
+    shown_when: tuple[str, str] | None = None  # (field name, value[,value...])
     hotkeys: Mapping[str, str] = dataclasses.field(default_factory=dict)  # value -> key
     title: str = ""
     hint: str = ""
+    of: str | None = None  # a stance field asked once per answer of this stance field
+
+    @property
+    def shown_values(self) -> tuple[str, ...]:
+        """The values of ``shown_when``'s field that show this field (any of them)."""
+        return tuple(self.shown_when[1].split(",")) if self.shown_when else ()
 
     def label(self, value: str) -> str:
         """Annotator-facing label of ``value`` (the value itself when none is set)."""
@@ -74,6 +80,8 @@ class Field:
         }
         if self.shown_when is not None:
             out["shown_when"] = {"field": self.shown_when[0], "value": self.shown_when[1]}
+        if self.of is not None:
+            out["of"] = self.of
         return out
 
 
@@ -235,8 +243,13 @@ def _parse_field(ctx: _Ctx, kp: str, raw: object) -> Field:
             raise ctx.error(skp, f"expected a mapping, got {_type_name(sw)}",
                             "write `shown_when: {field: claim, value: claim}`")
         _check_keys(ctx, skp, sw, {"field", "value"})
+        raw_value = sw.get("value")
+        listed = raw_value if isinstance(raw_value, list) and raw_value else [raw_value]
         shown_when = (_str(ctx, f"{skp}.field", sw.get("field")),
-                      _str(ctx, f"{skp}.value", sw.get("value")))
+                      ",".join(_str(ctx, f"{skp}.value", v) for v in listed))
+    of = raw.get("of")
+    if of is not None:
+        of = _str(ctx, f"{kp}.of", of)
     return Field(
         name=name,
         kind=cast(FieldKind, kind),
@@ -247,6 +260,7 @@ def _parse_field(ctx: _Ctx, kp: str, raw: object) -> Field:
         hotkeys=MappingProxyType(hotkeys),
         title=title.strip(),
         hint=hint.strip(),
+        of=of,
     )
 
 
@@ -309,17 +323,37 @@ def schema_from_dict(doc: object, source: Path | None = None) -> LabelSchema:
     for i, f in enumerate(fields):
         if f.shown_when is None:
             continue
-        dep, val = f.shown_when
+        dep = f.shown_when[0]
         kp = f"fields[{i}].shown_when"
         if dep not in by_name or dep == f.name:
             raise ctx.error(f"{kp}.field", f"unknown field {dep!r}",
                             f"name another field: {', '.join(n for n in by_name if n != f.name)}")
-        if by_name[dep].kind not in ("single", "multi"):
+        if f.of is not None and by_name[dep].kind == "stance" and dep == f.of:
+            pass  # per target: shown when that target's answer of `of` is one of the values
+        elif by_name[dep].kind not in ("single", "multi"):
             raise ctx.error(f"{kp}.field", f"field {dep!r} is of kind {by_name[dep].kind}",
-                            "shown_when must name a single or multi choice field")
-        if val not in by_name[dep].values:
-            raise ctx.error(f"{kp}.value", f"{val!r} is not a value of {dep!r}",
-                            f"use one of: {', '.join(by_name[dep].values)}")
+                            "shown_when must name a single or multi choice field (or the "
+                            "field's `of`)")
+        for v in f.shown_values:
+            if v not in by_name[dep].values:
+                raise ctx.error(f"{kp}.value", f"{v!r} is not a value of {dep!r}",
+                                f"use one of: {', '.join(by_name[dep].values)}")
+    for i, f in enumerate(fields):
+        if f.of is None:
+            continue
+        kp = f"fields[{i}].of"
+        parent = by_name.get(f.of)
+        if f.kind != "stance" or parent is None or parent.kind != "stance" or parent.of:
+            raise ctx.error(kp, f"field {f.name!r} (kind {f.kind}) cannot be `of` {f.of!r}",
+                            "`of` makes a stance field asked per answer of another stance "
+                            "field (e.g. stance_holder of stance); both must be kind stance")
+    for i, f in enumerate(fields):
+        if f.kind == "stance" and f.of is None:
+            for extra in stance_ask_control_names(f):
+                if extra in by_name:
+                    raise ctx.error(f"fields[{i}].name", f"field name {extra!r} is the "
+                                    f"control that asks {f.name!r} for more targets",
+                                    "rename that field")
     return LabelSchema(name=name, version=version, fields=fields, source=source,
                        description=description.strip())
 
@@ -433,6 +467,32 @@ def stance_control_name(field: Field | str, target: str) -> str:
     return f"{prefix}{target_slug(target)}"
 
 
+def stance_ask_control_names(field: Field | str) -> tuple[str, str]:
+    """The two controls that say which targets a task asks a stance for (schema v2).
+
+    ``(mentioned, more)``: ``<field>_mentioned`` is hidden and pre-ticks, per task, the
+    targets its sentence or context mentions (task data, see ``corpus.labelstudio.tasks``);
+    ``<field>_more`` is the annotator's row of every target, to ask one more. Both store the
+    target names. A stance field's per-target controls are ``stance_control_name``; a field
+    ``of`` it (the holder) uses ``stance_control_name(holder_field, target)`` too, e.g.
+    ``stance_holder__<slug>``.
+    """
+    name = field.name if isinstance(field, Field) else field
+    return f"{name}_mentioned", f"{name}_more"
+
+
+def mentioned_result(field: Field | str, targets: Sequence[str]) -> dict[str, Any]:
+    """The result item that ticks ``targets`` in the hidden ``<field>_mentioned`` control.
+
+    Label Studio pre-selects those choices only in an annotation it starts empty; one that
+    starts from a prediction (or any given result) gets exactly that result, so a
+    prediction must carry this item (with the task's mentioned targets) for their
+    questions to show.
+    """
+    return {"from_name": stance_ask_control_names(field)[0], "to_name": "text",
+            "type": "choices", "value": {"choices": list(targets)}}
+
+
 # --------------------------------------------------------------------------- results
 
 
@@ -472,6 +532,8 @@ def parse_result(
     sentence_text: str,
     *,
     targets: Sequence[str] | None = None,
+    asks_every_target: bool = False,
+    mentioned: Sequence[str] | None = None,
 ) -> dict[str, object]:
     """Turn a Label Studio annotation ``result`` list into one value per schema field.
 
@@ -481,9 +543,24 @@ def parse_result(
     naming the reason for an unknown control, an unknown label value, a
     malformed item, or a span whose offsets do not match ``sentence_text``.
     When ``targets`` is given, stance answers for other targets are errors.
+
+    A stance field lists every target the annotator was *asked*: answered ones with their
+    label, asked but unanswered ones with label ``None``; a target not in the list was not
+    asked. Asked = pre-ticked as mentioned, ticked by the annotator, or answered; with
+    ``asks_every_target`` (schema v1 layout: every target on every task) every one of
+    ``targets``. ``mentioned`` (the task's own list, schema v2) makes asked = mentioned or
+    ticked, and drops answers to other targets: Label Studio's hotkeys answer a hidden
+    question too, which the annotator never saw. A field ``of`` a stance field (the
+    holder) keeps answers only for targets whose stance is one of its ``shown_when``
+    values; a v1 sentence-level answer (control named like the field) is copied to each
+    such target.
     """
     by_name = {f.name: f for f in schema.fields}
     stance_fields = {f.name: f for f in schema.fields if f.kind == "stance"}
+    ask_controls = {n: f for f in stance_fields.values() if f.of is None
+                    for n in stance_ask_control_names(f)}
+    asked: dict[str, set[str]] = {f: set() for f in stance_fields}
+    legacy: dict[str, str] = {}
     out: dict[str, object] = {}
     for f in schema.fields:
         out[f.name] = [] if f.kind in ("stance", "spans") else None
@@ -497,9 +574,21 @@ def parse_result(
         if not isinstance(from_name, str) or not isinstance(value, Mapping):
             raise SchemaError(f"result item without from_name/value: {dict(item)!r}",
                               hint="only choices and labels results are supported")
+        if from_name in ask_controls:
+            named = value.get("choices")
+            if not isinstance(named, list) or not all(isinstance(x, str) for x in named):
+                raise SchemaError(f"{from_name!r}: expected value.choices as a list of target "
+                                  f"names, got {dict(value)!r}", hint="push with this schema")
+            for t in named:
+                if targets is not None and t not in targets:
+                    raise SchemaError(f"{from_name!r}: unknown stance target {t!r}",
+                                      hint=f"project targets are: {', '.join(targets)}")
+            asked[ask_controls[from_name].name].update(named)
+            continue
         field: Field | None = by_name.get(from_name)
         target: str | None = None
-        if field is None or field.kind == "stance":
+        is_legacy = field is not None and field.kind == "stance" and field.of is not None
+        if (field is None or field.kind == "stance") and not is_legacy:
             field = None
             for sname, sf in stance_fields.items():
                 prefix = STANCE_PREFIX if sname == "stance" else f"{sname}__"
@@ -532,7 +621,12 @@ def parse_result(
                     f"{', '.join(field.values)}",
                 )
 
-        if field.kind == "single":
+        if is_legacy:
+            if len(labels) != 1 or field.name in legacy:
+                raise SchemaError(f"{from_name!r}: single choice field got {labels!r}",
+                                  hint="set choice=\"single\" on the Choices tag")
+            legacy[field.name] = labels[0]
+        elif field.kind == "single":
             if len(labels) != 1 or out[field.name] is not None:
                 raise SchemaError(f"{from_name!r}: single choice field got {labels!r}",
                                   hint="set choice=\"single\" on the Choices tag")
@@ -545,7 +639,7 @@ def parse_result(
             if targets is not None and target not in targets:
                 raise SchemaError(f"{from_name!r}: unknown stance target {target!r}",
                                   hint=f"project targets are: {', '.join(targets)}")
-            stances = cast("list[dict[str, str]]", out[field.name])
+            stances = cast("list[dict[str, str | None]]", out[field.name])
             if len(labels) != 1 or any(s["target"] == target for s in stances):
                 raise SchemaError(f"{from_name!r}: one stance per target expected, got {labels!r}",
                                   hint="set choice=\"single\" on the stance Choices tag")
@@ -558,13 +652,36 @@ def parse_result(
                               "text": sentence_text[start:end]})
 
     for f in schema.fields:
-        if f.shown_when is None:
+        if f.shown_when is None or f.of is not None:
             continue
-        dep, val = f.shown_when
+        dep = f.shown_when[0]
         dep_value = out.get(dep)
-        shown = dep_value == val or (isinstance(dep_value, list) and val in dep_value)
+        shown = dep_value in f.shown_values or (
+            isinstance(dep_value, list) and any(v in dep_value for v in f.shown_values))
         if not shown:
             out[f.name] = [] if f.kind in ("stance", "spans") else None
+    for f in stance_fields.values():
+        stances = cast("list[dict[str, str | None]]", out[f.name])
+        if f.of is None:
+            wanted = set(asked[f.name])
+            if asks_every_target and targets is not None:
+                wanted.update(targets)
+            if mentioned is not None and not asks_every_target:
+                wanted.update(mentioned)
+                stances = [s for s in stances if s["target"] in wanted]
+                out[f.name] = stances
+            have = {s["target"] for s in stances}
+            stances.extend({"target": t, "label": None} for t in sorted(wanted - have))
+            continue
+        parent = {s["target"]: s["label"]
+                  for s in cast("list[dict[str, str | None]]", out[f.of])}
+        showing = set(f.shown_values) or set(by_name[f.of].values)
+        if f.name in legacy:
+            have = {s["target"] for s in stances}
+            stances.extend({"target": t, "label": legacy[f.name]}
+                           for t, lab in sorted(parent.items())
+                           if lab in showing and t not in have)
+        out[f.name] = [s for s in stances if parent.get(cast(str, s["target"])) in showing]
     for f in schema.fields:
         if f.kind == "spans":
             cast("list[dict[str, Any]]", out[f.name]).sort(

@@ -16,7 +16,12 @@ What works in Label Studio 1.23.2 (found by driving it; keep in sync when upgrad
 - the Submit button has ``data-testid="bottombar-submit-button"`` (name "Submit");
   once saved it is replaced by ``data-testid="bottombar-update-button"`` showing
   "Update" (aria-label "submit"); the "Annotation saved successfully" toast is
-  transient, so do not wait for it.
+  transient, so do not wait for it;
+- hotkeys work once the editor has selected the task's annotation
+  (``window.Htx.task.id`` is the task and ``window.Htx.annotationStore.selected.editable``);
+  pressing earlier loses the key. A hotkey answers a control even while it is hidden, and
+  every choice without a hotkey gets a spare key (``1234567890qwetasdfgzxcvbyiopjklnm``);
+- ``Ctrl+Enter`` submits (Playwright: ``Control+Enter``); ``Escape`` unselects a region.
 """
 
 from __future__ import annotations

@@ -130,6 +130,7 @@ def make_workspace(
         return np.where(agree, truth[row_sent], noise)
 
     columns: dict[str, pa.Array] = {}
+    stance_parts: dict[str, tuple[Any, Any, tuple[str, ...]]] = {}
     claim_code = np.zeros(n, dtype=np.int64)
     for f in schema.fields:
         v = np.array(f.values, dtype=object)
@@ -157,6 +158,20 @@ def make_workspace(
             columns[f.name] = pa.ListArray.from_arrays(
                 pa.array(offs.astype(np.int32)), pa.array(vals, pa.string()),
                 mask=pa.array(claim_code != 0))
+        elif f.kind == "stance" and f.of is not None:
+            # asked per stance answer of `of` that is one of its shown_when values
+            p_tt, p_lab, p_values = stance_parts[f.of]
+            shown = [i for i, val in enumerate(p_values) if val in (f.shown_values or p_values)]
+            keep = np.isin(p_lab, shown)
+            tvals = np.array(list(targets), dtype=object)
+            lab = np.where(np.repeat(agree, 2)[keep], 0,
+                           rng.integers(0, len(v), size=int(keep.sum())))
+            struct = pa.StructArray.from_arrays(
+                [pa.array(tvals[p_tt[keep]], pa.string()), pa.array(v[lab], pa.string())],
+                names=["target", "label"])
+            per_row = keep.reshape(-1, 2).sum(axis=1)
+            columns[f.name] = pa.ListArray.from_arrays(
+                pa.array(np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32)), struct)
         elif f.kind == "stance":
             tvals = np.array(list(targets), dtype=object)
             n_t = 2
@@ -170,6 +185,7 @@ def make_workspace(
                 names=["target", "label"])
             columns[f.name] = pa.ListArray.from_arrays(
                 pa.array((np.arange(n + 1) * n_t).astype(np.int32)), struct)
+            stance_parts[f.name] = (tt, lab, tuple(f.values))
         else:
             has = (claim_code == 0) & (rng.random(n) < 0.9)
             length = lengths[row_sent]

@@ -22,7 +22,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.labelschema import LabelSchema, load_schema, parse_result, stance_control_name
+from corpus.labelschema import (
+    LabelSchema,
+    load_schema,
+    parse_result,
+    stance_control_name,
+    target_slug,
+)
 from corpus.labelstudio.client import LabelStudioClient
 from corpus.sentences import append_sentence, empty_columns
 from corpus.storage.tables import SENTENCE_SCHEMA
@@ -196,8 +202,12 @@ def assert_matches_label_studio(ws: Workspace, client: LabelStudioClient, projec
     refused: set[int] = set()
     for aid, ann in truth.items():
         try:
-            expected[aid] = parse_result(schema, ann.get("result") or [],
-                                         ann["_task"]["data"]["text"], targets=targets)
+            data = ann["_task"]["data"]
+            lists = data.get("stance_mentioned")   # schema v2: the targets the task names
+            mentioned = None if lists is None else [t for t in targets
+                                                     if lists.get(target_slug(t))]
+            expected[aid] = parse_result(schema, ann.get("result") or [], data["text"],
+                                         targets=targets, mentioned=mentioned)
         except SchemaError:
             refused.add(aid)
     assert _rejected_ids(ws, project_id) == refused, "rejects.jsonl != refused annotations"

@@ -229,7 +229,7 @@ def test_unknown_label_goes_to_rejects_with_reason(ls_server: Any,
              (hostile_ws.sync_dir / name / "rejects.jsonl").read_text("utf-8").splitlines()]
     assert [x["annotation_id"] for x in lines] == [bad["id"]]
     assert lines[0]["reason"].startswith("'claim': unknown label '<script>x</script>' (schema "
-                                         "'claims_stance' v1 allows: claim, no_claim, unsure)")
+                                         "'claims_stance' v2 allows: claim, no_claim, unsure)")
     assert lines[0]["result"][0]["value"]["choices"] == ["<script>x</script>"]
     ids = pq.read_table(hostile_ws.annotations).column("annotation_id").to_pylist()
     assert ok["id"] in ids and bad["id"] not in ids

@@ -18,6 +18,7 @@ from corpus.labelschema import (
     default_schema_path,
     load_schema,
     parse_result,
+    stance_ask_control_names,
     stance_control_name,
     target_from_slug,
     target_slug,
@@ -50,14 +51,14 @@ def _write(tmp_path: Path, doc: Any) -> Path:
 
 def test_real_schema_matches_design(schema: LabelSchema) -> None:
     assert schema.name == "claims_stance"
-    assert schema.version == 1
+    assert schema.version == 2
     assert [f.name for f in schema.fields] == [
         "claim", "claim_type", "checkworthy", "stance", "stance_holder", "claim_span",
         "seg_quality",
     ]
     kinds = {f.name: f.kind for f in schema.fields}
     assert kinds == {"claim": "single", "claim_type": "multi", "checkworthy": "single",
-                     "stance": "stance", "stance_holder": "single", "claim_span": "spans",
+                     "stance": "stance", "stance_holder": "stance", "claim_span": "spans",
                      "seg_quality": "single"}
     assert schema.field("claim").values == ("claim", "no_claim", "unsure")
     assert schema.field("claim").required
@@ -70,6 +71,9 @@ def test_real_schema_matches_design(schema: LabelSchema) -> None:
     assert schema.field("seg_quality").values == ("ok", "bad_split", "junk")
     assert schema.field("claim_type").shown_when == ("claim", "claim")
     assert schema.field("checkworthy").shown_when == ("claim", "claim")
+    # v2: the holder is answered per stance answer (not about: no holder)
+    assert schema.field("stance_holder").of == "stance"
+    assert schema.field("stance_holder").shown_values == ("favor", "against", "neutral")
     # bilingual, Chinese first
     assert schema.field("claim").labels["claim"] == "主张 claim"
     for f in schema.fields:
@@ -123,7 +127,7 @@ def test_unknown_key_exact_message(tmp_path: Path) -> None:
         load_schema(p)
     assert exc.value.message == f"{p}: fields[1].requird: unknown key 'requird'"
     assert exc.value.hint == (
-        "remove it or use one of: hint, kind, name, required, shown_when, title, values"
+        "remove it or use one of: hint, kind, name, of, required, shown_when, title, values"
     )
     doc = _raw()
     doc["colour"] = "red"
@@ -165,6 +169,16 @@ def test_unknown_key_exact_message(tmp_path: Path) -> None:
         (lambda d: d["fields"][1].update(name="claim_votes"),
          r"fields\[1\]\.name: field name 'claim_votes' is the vote-count column of field "
          r"'claim'"),
+        (lambda d: d["fields"][1].update(of="claim"),
+         r"fields\[1\]\.of: field 'claim_type' \(kind multi\) cannot be `of` 'claim'"),
+        (lambda d: (d["fields"][4].pop("shown_when"), d["fields"][4].update(of="claim")),
+         r"fields\[4\]\.of: field 'stance_holder' \(kind stance\) cannot be `of` 'claim'"),
+        (lambda d: d["fields"][4].update(shown_when={"field": "stance", "value": ["favor", "x"]}),
+         r"fields\[4\]\.shown_when\.value: 'x' is not a value of 'stance'"),
+        (lambda d: d["fields"][2].update(shown_when={"field": "stance", "value": "favor"}),
+         r"fields\[2\]\.shown_when\.field: field 'stance' is of kind stance"),
+        (lambda d: d["fields"][1].update(name="stance_more"),
+         r"field name 'stance_more' is the control that asks 'stance' for more targets"),
     ],
 )
 def test_validation_errors(tmp_path: Path, mutate: Any, expected: str) -> None:
@@ -227,7 +241,10 @@ def test_render_parses_and_contains_every_value(schema: LabelSchema) -> None:
     texts = {t.get("name"): t.get("value") for t in root.iter("Text")}
     assert texts == {"context_before": "$context_before", "text": "$text",
                      "context_after": "$context_after"}
-    assert root.find("./Header").get("value") == "$title"  # type: ignore[union-attr]
+    headers_ = [h.get("value") for h in root.iter("Header")]
+    assert "$title" in headers_
+    # the sentence comes first (Label Studio's task list shows the first <Text> first)
+    assert next(t.get("name") for t in root.iter("Text")) == "text"
     controls = {c.get("name"): c for c in root.iter() if c.tag in ("Choices", "Labels")}
     for f in schema.fields:
         names = ([stance_control_name(f, t) for t in targets] if f.kind == "stance"
@@ -242,17 +259,33 @@ def test_render_parses_and_contains_every_value(schema: LabelSchema) -> None:
     assert controls["claim_type"].get("choice") == "multiple"
     assert controls["claim"].get("required") == "true"
     assert controls["claim"].find("Choice").get("hotkey") == "1"  # type: ignore[union-attr]
-    # stance hotkeys only once (hotkeys must be unique)
+    # hotkeys are unique; the second target's stance keys are the first's with shift
     hotkeys = [c.get("hotkey") for c in root.iter() if c.get("hotkey")]
     assert len(hotkeys) == len(set(hotkeys))
+    first, second = (controls[stance_control_name("stance", t)] for t in targets)
+    assert [c.get("hotkey") for c in second] == [f"shift+{c.get('hotkey')}" for c in first]
     # dependent fields are wrapped
     wrappers = [v for v in root.iter("View") if v.get("visibleWhen")]
     assert {w.find("Choices").get("name") for w in wrappers} == {  # type: ignore[union-attr]
-        "claim_type", "checkworthy"}
+        "claim_type", "checkworthy", *(stance_control_name("stance_holder", t)
+                                       for t in targets)}
     for w in wrappers:
         assert w.get("visibleWhen") == "choice-selected"
-        assert w.get("whenTagName") == "claim"
-        assert w.get("whenChoiceValue") == "claim"
+        if w.get("whenTagName") == "claim":
+            assert w.get("whenChoiceValue") == "claim"
+        else:
+            assert w.get("whenChoiceValue") == "favor,against,neutral"
+    # a target's block shows when its name is ticked in the pre-ticked (mentioned) or the
+    # annotator's row; the pre-ticked choices come from task data through <Repeater>
+    blocks = {v.get("whenChoiceValue"): v for v in root.iter("View")
+              if v.get("whenChoiceValue") and not v.get("visibleWhen")}
+    assert set(blocks) == set(targets)
+    mentioned, more = stance_ask_control_names("stance")
+    assert [c.get("alias") for c in controls[more]] == targets
+    repeaters = list(controls[mentioned].iter("Repeater"))
+    assert [r.get("on") for r in repeaters] == [f"$stance_mentioned.{target_slug(t)}"
+                                                 for t in targets]
+    assert [r.find("Choice").get("selected") for r in repeaters] == ["true", "true"]  # type: ignore[union-attr]
     # every header mentioning a target shows it
     headers = [h.get("value") or "" for h in root.iter("Header")]
     assert any("英伟达" in h for h in headers) and any("特朗普" in h for h in headers)
@@ -315,7 +348,7 @@ def test_parse_result_every_kind(schema: LabelSchema) -> None:
         _choice("checkworthy", "yes"),
         _choice(stance_control_name("stance", "英伟达"), "against"),
         _choice(stance_control_name("stance", "特朗普"), "not_about"),
-        _choice("stance_holder", "author"),
+        _choice(stance_control_name("stance_holder", "英伟达"), "quoted_source"),
         _span(10, 13, "object"),
         _span(0, 3, "source"),
         _choice("seg_quality", "ok"),
@@ -327,7 +360,7 @@ def test_parse_result_every_kind(schema: LabelSchema) -> None:
         "checkworthy": "yes",
         "stance": [{"target": "特朗普", "label": "not_about"},
                    {"target": "英伟达", "label": "against"}],
-        "stance_holder": "author",
+        "stance_holder": [{"target": "英伟达", "label": "quoted_source"}],
         "claim_span": [{"start": 0, "end": 3, "label": "source", "text": "黄仁勋"},
                        {"start": 10, "end": 13, "label": "object", "text": "英伟达"}],
         "seg_quality": "ok",
@@ -341,7 +374,7 @@ def test_parse_result_every_kind(schema: LabelSchema) -> None:
 def test_parse_result_empty_and_hidden(schema: LabelSchema) -> None:
     got = parse_result(schema, [], SENTENCE)
     assert got == {"claim": None, "claim_type": None, "checkworthy": None, "stance": [],
-                   "stance_holder": None, "claim_span": [], "seg_quality": None}
+                   "stance_holder": [], "claim_span": [], "seg_quality": None}
     # dependent answers left over from a hidden question are dropped
     got = parse_result(schema, [_choice("claim", "no_claim"), _choice("claim_type", "quote"),
                                 _choice("checkworthy", "no")], SENTENCE)
@@ -389,3 +422,112 @@ def test_parse_result_single_twice(schema: LabelSchema) -> None:
     bad["value"] = {"text": ["x"]}
     with pytest.raises(SchemaError, match=r"expected value\.choices"):
         parse_result(schema, [bad], SENTENCE)
+
+
+# --------------------------------------------------------------------------- v2: asked
+
+
+TARGETS = ["英伟达", "特朗普", "美国"]
+MENTIONED, MORE = stance_ask_control_names("stance")
+
+
+def test_stance_lists_every_target_asked_and_only_those(schema: LabelSchema) -> None:
+    """Asked = pre-ticked (the task mentions it) or ticked by the annotator; an asked
+    target without an answer has label None, a target not asked is absent."""
+    result = [_choice(MENTIONED, "英伟达"), _choice(MORE, "美国"),
+              _choice(stance_control_name("stance", "英伟达"), "favor"),
+              _choice(stance_control_name("stance_holder", "英伟达"), "author")]
+    got = parse_result(schema, result, SENTENCE, targets=TARGETS, mentioned=["英伟达"])
+    assert got["stance"] == [{"target": "美国", "label": None},
+                             {"target": "英伟达", "label": "favor"}]
+    assert got["stance_holder"] == [{"target": "英伟达", "label": "author"}]
+    # nothing mentioned, nothing ticked: no target asked at all
+    got = parse_result(schema, [_choice("claim", "no_claim")], SENTENCE, targets=TARGETS,
+                       mentioned=[])
+    assert got["stance"] == [] and got["stance_holder"] == []
+
+
+def test_answers_to_questions_never_shown_are_dropped(schema: LabelSchema) -> None:
+    """Label Studio's hotkeys answer a hidden question too: a stance for a target the task
+    does not mention (and nobody ticked) is dropped, and so is a holder for a not_about."""
+    result = [_choice(stance_control_name("stance", "特朗普"), "against"),
+              _choice(stance_control_name("stance_holder", "特朗普"), "author"),
+              _choice(stance_control_name("stance", "英伟达"), "not_about"),
+              _choice(stance_control_name("stance_holder", "英伟达"), "author")]
+    got = parse_result(schema, result, SENTENCE, targets=TARGETS, mentioned=["英伟达"])
+    assert got["stance"] == [{"target": "英伟达", "label": "not_about"}]
+    assert got["stance_holder"] == []
+    # without the task's list (a task pushed before v2) an answer says it was asked
+    got = parse_result(schema, result, SENTENCE, targets=TARGETS)
+    assert got["stance"] == [{"target": "特朗普", "label": "against"},
+                             {"target": "英伟达", "label": "not_about"}]
+    assert got["stance_holder"] == [{"target": "特朗普", "label": "author"}]
+
+
+def test_v1_results_map_onto_v2(schema: LabelSchema) -> None:
+    """A v1 screen asked every target and one holder per sentence: every target is asked,
+    and the holder goes to each stance answer other than not_about."""
+    result = [_choice(stance_control_name("stance", "英伟达"), "against"),
+              _choice(stance_control_name("stance", "特朗普"), "not_about"),
+              _choice("stance_holder", "quoted_source")]
+    got = parse_result(schema, result, SENTENCE, targets=TARGETS, asks_every_target=True)
+    assert got["stance"] == [{"target": "特朗普", "label": "not_about"},
+                             {"target": "美国", "label": None},
+                             {"target": "英伟达", "label": "against"}]
+    assert got["stance_holder"] == [{"target": "英伟达", "label": "quoted_source"}]
+    with pytest.raises(SchemaError, match="unknown label 'me'"):
+        parse_result(schema, [_choice("stance_holder", "me")], SENTENCE, targets=TARGETS)
+
+
+def test_mentioned_result_is_what_the_screen_pre_ticks(schema: LabelSchema) -> None:
+    """A prediction carries the pre-ticked item itself (Label Studio applies default choices
+    only to an annotation it starts empty); pulled, it makes those targets asked."""
+    from corpus.labelschema import mentioned_result
+
+    item = mentioned_result("stance", ["英伟达"])
+    assert item["from_name"] == MENTIONED and item["value"] == {"choices": ["英伟达"]}
+    got = parse_result(schema, [item], SENTENCE, targets=TARGETS)
+    assert got["stance"] == [{"target": "英伟达", "label": None}]
+
+
+def test_ask_controls_name_project_targets(schema: LabelSchema) -> None:
+    with pytest.raises(SchemaError, match="unknown stance target 'Biden'"):
+        parse_result(schema, [_choice(MORE, "Biden")], SENTENCE, targets=TARGETS)
+
+
+def test_render_refuses_a_target_named_like_a_label(schema: LabelSchema) -> None:
+    with pytest.raises(SchemaError, match="also a label value"):
+        render_label_config(schema, ["claim"])
+
+
+def test_mentioned_targets_by_name_or_alias() -> None:
+    from corpus.labelstudio.targets import Target
+    from corpus.labelstudio.tasks import add_mentions, mentioned_targets
+
+    targets = [Target("英伟达", ("Nvidia", "老黄")), Target("特朗普"), Target("美国")]
+    task = {"text": "NVIDIA 的芯片", "context_before": "", "context_after": "特朗普说。",
+            "title": "美国"}
+    assert mentioned_targets(task, targets) == ["英伟达", "特朗普"]  # not by the title
+    add_mentions([task], targets)
+    assert task["stance_mentioned"] == {target_slug("英伟达"): [1], target_slug("特朗普"): [1]}
+
+
+def test_a_v1_annotation_table_is_named_with_the_fix(schema: LabelSchema, tmp_path: Path
+                                                     ) -> None:
+    """v1 stored one stance_holder string per sentence: reading such a table with v2 says
+    which file, which column and what to run, instead of failing in Arrow."""
+    import pyarrow.parquet as pq
+
+    from corpus.errors import WorkspaceError
+    from corpus.labelstudio.annotations import read_annotations
+    from corpus.workspace import Workspace
+
+    v2 = annotation_arrow_schema(schema)
+    v1 = pa.schema([pa.field(f.name, pa.string()) if f.name == "stance_holder" else f
+                    for f in v2])
+    ws = Workspace(tmp_path / "ws")
+    ws.annotations.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(v1.empty_table(), ws.annotations)
+    with pytest.raises(WorkspaceError, match="stance_holder in another form") as exc:
+        read_annotations(ws, schema)
+    assert "corpus pull --full" in (exc.value.hint or "")

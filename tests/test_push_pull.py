@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from corpus.cli.main import app
 from corpus.errors import LabelStudioError, ServerUnavailable
-from corpus.labelschema import load_schema, stance_control_name
+from corpus.labelschema import load_schema, stance_control_name, target_from_slug
 from corpus.labelstudio import annotations as pull_module
 from corpus.labelstudio.annotations import pull
 from corpus.labelstudio.tasks import build_tasks, push, read_ledger
@@ -254,6 +254,32 @@ def _rows(ws: Workspace) -> dict[int, dict[str, Any]]:
     return {r["annotation_id"]: r for r in pq.read_table(ws.annotations).to_pylist()}
 
 
+def test_v1_project_pulls_with_the_documented_mapping(ls_server: Any,
+                                                     seed_ws: Workspace) -> None:
+    """A project pushed before schema v2 (its project.json without ``stance_asked``)
+    asked every target on every task and one holder per sentence: pulled with v2, every
+    target is asked and the holder goes to each favor/against/neutral answer."""
+    from corpus.labelstudio.sync import ProjectSync
+
+    admin = ls_server.client()
+    name = _project("v1")
+    report = push(seed_ws, name, targets=["英伟达", "特朗普"], client=admin)
+    sync = ProjectSync.of(seed_ws, name)
+    state = sync.read_state()
+    assert state is not None and state.pop("stance_asked") == "mentioned"
+    sync.write_state(state)
+    tid = sorted(read_ledger(seed_ws, name).values())[0]
+    ann = admin.create_annotation(tid, [
+        _choice("claim", "claim"), _choice(stance_control_name("stance", "英伟达"), "against"),
+        _choice("stance_holder", "quoted_source")])
+    assert pull(seed_ws, name, client=admin).added == 1
+    row = _rows(seed_ws)[ann["id"]]
+    assert row["stance"] == [{"target": "特朗普", "label": None},
+                             {"target": "英伟达", "label": "against"}]
+    assert row["stance_holder"] == [{"target": "英伟达", "label": "quoted_source"}]
+    assert report.project_id == row["ls_project_id"]
+
+
 def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     admin = ls_server.client()
     name = _project("pull")
@@ -273,7 +299,8 @@ def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     full_result = [
         _choice("claim", "claim"), _choice("claim_type", "statistic", "comparison"),
         _choice("checkworthy", "yes"), _choice(nv, "against"),
-        _choice("stance_holder", "author"), _span(text, 0, 3, "source"),
+        _choice(stance_control_name("stance_holder", "英伟达"), "author"),
+        _span(text, 0, 3, "source"),
         _choice("seg_quality", "ok"),
     ]
     a1 = admin.create_annotation(t_agree, full_result, lead_time=4.0)
@@ -293,14 +320,19 @@ def test_pull_two_annotators(ls_server: Any, seed_ws: Workspace) -> None:
     assert r1["annotator"] == admin_email and r2["annotator"] == email2
     for r in (r1, r2):
         assert r["claim"] == "claim" and r["claim_type"] == ["statistic", "comparison"]
-        assert r["checkworthy"] == "yes" and r["stance_holder"] == "author"
-        assert r["stance"] == [{"target": "英伟达", "label": "against"}]
+        assert r["checkworthy"] == "yes"
+        assert r["stance_holder"] == [{"target": "英伟达", "label": "author"}]
+        # schema v2: every target the task mentions was asked; only 英伟达 was answered
+        asked = {target_from_slug(k) for k in tasks[t_agree]["data"]["stance_mentioned"]}
+        assert r["stance"] == sorted(
+            [{"target": t, "label": None} for t in asked - {"英伟达"}]
+            + [{"target": "英伟达", "label": "against"}], key=lambda x: str(x["target"]))
         assert r["claim_span"] == [{"start": 0, "end": 3, "label": "source",
                                     "text": text[:3]}]
         assert r["seg_quality"] == "ok"
         assert r["ls_task_id"] == t_agree and r["ls_project_id"] == report.project_id
         assert r["sentence_id"] == tasks[t_agree]["data"]["sentence_id"]
-        assert r["schema_version"] == 1 and not r["was_cancelled"] and not r["ground_truth"]
+        assert r["schema_version"] == 2 and not r["was_cancelled"] and not r["ground_truth"]
         assert r["created_at"] is not None and r["created_at"].tzinfo is not None
     assert r1["lead_time"] == 4.0 and r2["lead_time"] == 6.5
     assert rows[d1["id"]]["claim"] == "claim" and rows[d1["id"]]["claim_type"] is None

@@ -145,6 +145,41 @@ def test_stance_is_voted_per_target() -> None:
         {"target": "央行", "favor": 2, "against": 1, "neutral": 0, "not_about": 0}]]
 
 
+def test_asked_but_unanswered_is_listed_and_not_asked_is_absent() -> None:
+    """Schema v2: an annotation lists every target it was asked (label None when not
+    answered); the release keeps an asked target with a null label and zero votes, and a
+    target nobody was asked stays out. The holder is voted per target like stance."""
+    rows = [
+        {"sentence_id": "s1", "annotator": "a@x.org",
+         "stance": [{"target": "Nvidia", "label": None}, {"target": "央行", "label": "favor"}],
+         "stance_holder": [{"target": "央行", "label": "author"}]},
+        {"sentence_id": "s1", "annotator": "b@x.org",
+         "stance": [{"target": "Nvidia", "label": None}, {"target": "央行", "label": "favor"}],
+         "stance_holder": [{"target": "央行", "label": "quoted_source"}]},
+        {"sentence_id": "s1", "annotator": "c@x.org",
+         "stance": [{"target": "央行", "label": "favor"}],
+         "stance_holder": [{"target": "央行", "label": "author"}]},
+        {"sentence_id": "s2", "annotator": "a@x.org", "stance": [], "stance_holder": []},
+    ]
+    agg = run(rows)
+    assert label(agg, "stance") == [[{"target": "Nvidia", "label": None},
+                                     {"target": "央行", "label": "favor"}], []]
+    assert votes(agg, "stance")[0][0] == {
+        "target": "Nvidia", "favor": 0, "against": 0, "neutral": 0, "not_about": 0}
+    assert label(agg, "stance_holder") == [[{"target": "央行", "label": "author"}], []]
+    # the card's label counts tell a tie from a target asked and never answered
+    from corpus.releases.build import _label_counts
+
+    f = next(f for f in agg.fields if f.name == "stance")
+    assert _label_counts(f.label, "stance", f.votes) == {"Nvidia=(no answer)": 1,
+                                                         "央行=favor": 1}
+    tied = run([{"sentence_id": "s1", "annotator": f"{a}@x.org",
+                 "stance": [{"target": "Nvidia", "label": lab}]}
+                for a, lab in (("a", "favor"), ("b", "against"))])
+    f = next(f for f in tied.fields if f.name == "stance")
+    assert _label_counts(f.label, "stance", f.votes) == {"Nvidia=(tie)": 1}
+
+
 def test_spans_kept_when_marked_identically_by_a_majority() -> None:
     def span(start: int, end: int, lab: str = "claim") -> dict[str, Any]:
         return {"start": start, "end": end, "label": lab, "text": "abcdefgh"[start:end]}

@@ -61,7 +61,7 @@ def test_layout_and_manifest(built: Path) -> None:
     assert "quote" in m["agreement"]["krippendorff_alpha"]["claim_type"]["per_label"]
     assert m["agreement"]["pairwise"]["pairs"][0]["cohen_kappa"] is not None
     assert sum(m["labels"]["claim"]["all"].values()) == 600
-    assert m["annotations"]["schema_versions"] == {"1": m["annotations"]["rows"]}
+    assert m["annotations"]["schema_versions"] == {"2": m["annotations"]["rows"]}
     card = (built / "README.md").read_text(encoding="utf-8")
     sidecar = (built / "manifest.sha256").read_text().split()
     assert f"manifest sha256 {sidecar[0]}" in card

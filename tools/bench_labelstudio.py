@@ -110,7 +110,7 @@ def result_for(i: int) -> list[dict[str, Any]]:
     nv = stance_control_name("stance", TARGETS[0])
     return [choice("claim", "claim"), choice("claim_type", "statistic"),
             choice("checkworthy", "yes" if kind == 2 else "urgent"), choice(nv, "against"),
-            choice("stance_holder", "author")]
+            choice(stance_control_name("stance_holder", TARGETS[0]), "author")]
 
 
 def annotate_all(client: LabelStudioClient, project_id: int, task_ids: list[int]) -> None:

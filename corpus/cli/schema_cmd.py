@@ -78,6 +78,9 @@ def show(schema: SchemaOpt = None) -> None:
             for v in f.values
         )
         shown = f"{f.shown_when[0]} = {f.shown_when[1]}" if f.shown_when else ""
+        if f.of is not None:
+            shown = f"per target of {f.of}" + (f", when {f.shown_when[1]}" if f.shown_when
+                                               else "")
         table.add_row(f.name, f.kind, "yes" if f.required else "", shown, values)
     out.print(table)
     out.print(f"sha256 {s.sha256}")

@@ -167,7 +167,10 @@ def _answer_text(row: Mapping[str, Any], schema: LabelSchema) -> str:
         elif f.kind == "multi":
             parts.append(f"{f.name}={','.join(value)}")
         elif f.kind == "stance":
-            parts.append(f"{f.name}=" + ",".join(f"{s['target']}:{s['label']}" for s in value))
+            answered = [s for s in value if s["label"] is not None]
+            if answered:
+                parts.append(f"{f.name}=" + ",".join(f"{s['target']}:{s['label']}"
+                                                     for s in answered))
         else:
             parts.append(f"{f.name}=" + ",".join(
                 f"{s['label']}[{s['start']}:{s['end']}]" for s in value))
@@ -251,6 +254,7 @@ def open_round(workspace: Workspace | Path | str | None, project: str, *,
                          "schema_name": schema.name, "schema_version": schema.version,
                          "schema_sha256": schema.sha256,
                          "targets": list(source_state.get("targets") or []),
+                         "stance_asked": source_state.get("stance_asked"),
                          "created_at": now_iso()}
                 sync.write_state(state)
             pid = int(state["project_id"])

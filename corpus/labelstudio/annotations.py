@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -232,7 +232,16 @@ def read_annotations(workspace: Workspace, schema: LabelSchema) -> pa.Table:
             f"v{schema.version} expects {arrow.names}",
             hint="the label schema changed: move the file away and run `corpus pull --full`",
         )
-    return table.cast(arrow)
+    try:
+        return table.cast(arrow)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        changed = [f.name for f, g in zip(table.schema, arrow, strict=True) if f.type != g.type]
+        raise WorkspaceError(
+            f"{path} holds {', '.join(changed)} in another form than the schema "
+            f"{schema.name!r} v{schema.version} (e.g. a v1 table: one stance_holder per "
+            "sentence)",
+            hint="the label schema changed: move the file away and run `corpus pull --full` "
+            "for each project (v1 annotations are mapped, see docs/design.md)") from None
 
 
 def _project_id(client: Any, project: str, state: dict[str, Any] | None) -> int:
@@ -588,6 +597,15 @@ def _from_prediction(ann: Mapping[str, Any], parents: Mapping[int, Mapping[str, 
                                          and parent.get("model_version") is not None else None),
             "prediction_accepted": accepted,
             "last_action": last if isinstance(last, str) else None}
+def _mentioned(data: Mapping[str, Any], targets: Sequence[str] | None) -> list[str] | None:
+    """The targets a task's data says it mentions (None: the task has no such list)."""
+    from corpus.labelschema import target_slug
+    from corpus.labelstudio.render import MENTIONED_KEY
+
+    lists = data.get(MENTIONED_KEY)
+    if not isinstance(lists, Mapping) or targets is None:
+        return None
+    return [t for t in targets if lists.get(target_slug(t))]
 
 
 def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
@@ -597,6 +615,8 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
     """One typed row per annotation, or a reject with the reason."""
     targets = state.get("targets") if state else None
     schema_version = int((state or {}).get("schema_version") or schema.version)
+    # pushed before per-task targets: every target was asked on every task (v1 mapping)
+    every_target = bool(state) and (state or {}).get("stance_asked") != "mentioned"
     rows: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     parents = _parent_predictions(client, got, predictions or {})
@@ -628,7 +648,9 @@ def _to_rows(client: Any, got: _Fetched, project_id: int, schema: LabelSchema,
                 if not isinstance(sentence_id, str):
                     raise SchemaError(f"task {task_id} has no data.sentence_id",
                                       hint="push tasks with `corpus push`")
-                values = parse_result(schema, ann.get("result") or [], text, targets=targets)
+                values = parse_result(schema, ann.get("result") or [], text, targets=targets,
+                                      asks_every_target=every_target,
+                                      mentioned=_mentioned(data, targets))
             except SchemaError as exc:
                 rejects.append({
                     "annotation_id": base["annotation_id"], "ls_task_id": task_id,

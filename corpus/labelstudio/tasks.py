@@ -145,6 +145,24 @@ def read_clusters(workspace: Workspace) -> dict[str, str] | None:
     table = table.filter(members)
     return dict(zip(table.column("sentence_id").to_pylist(),
                     table.column("cluster_id").to_pylist(), strict=True))
+def mentioned_targets(task: dict[str, Any], targets: Sequence[Target]) -> list[str]:
+    """The targets whose name or an alias occurs in the task's sentence or context
+    (``context_before``, ``context_after``; not the title), case-insensitively."""
+    seen = "\n".join(str(task.get(k) or "") for k in ("text", "context_before",
+                                                      "context_after")).casefold()
+    return [t.target for t in targets
+            if any(name.casefold() in seen for name in (t.target, *t.aliases) if name)]
+
+
+def add_mentions(tasks: list[dict[str, Any]], targets: Sequence[Target]) -> None:
+    """Put ``stance_mentioned`` into each task's data: ``{slug: [1]}`` for every target it
+    mentions, which the label config's ``<Repeater>`` turns into a pre-ticked question
+    (``corpus.labelstudio.render``); a target not listed is asked only on request."""
+    from corpus.labelschema import target_slug
+    from corpus.labelstudio.render import MENTIONED_KEY
+
+    for task in tasks:
+        task[MENTIONED_KEY] = {target_slug(t): [1] for t in mentioned_targets(task, targets)}
 
 
 # --------------------------------------------------------------------------- report
@@ -417,6 +435,9 @@ def _record_state(sync: ProjectSync, state: dict[str, Any] | None, project_id: i
         "schema_sha256": schema.sha256, "targets": [t.target for t in targets],
         "target_details": [t.as_dict() for t in targets],
         "label_config_sha256": _sha(config),
+        # the screen asks only the targets a task mentions (absent: pushed by a version
+        # that asked every target on every task, schema v1's screen)
+        "stance_asked": "mentioned",
         "created_at": (state or {}).get("created_at") or now_iso(),
         "updated_at": now_iso(),
     })
@@ -557,6 +578,8 @@ def push(
             chosen, suggested = _choose_targets(targets, state, schema, tasks, project,
                                                 accept_suggested)
             target_list = [t.target for t in chosen]
+            if schema.fields_of_kind("stance"):
+                add_mentions(tasks, chosen)
 
             config = render_label_config(schema, chosen)
             instructions = guidelines_html(guidelines_path(schema))

@@ -299,7 +299,8 @@ def training_sets(workspace: Workspace, project: str,
     votes = every.filter(pc.fill_null(pc.equal(every["ls_project_id"], project_id), False))
     decisions, _ = release_decisions(workspace, every, [project_id])
     wanted = [f for f in schema.fields
-              if (f.kind == "single" and f.name in SINGLE_FIELDS) or f.kind == "stance"]
+              if (f.kind == "single" and f.name in SINGLE_FIELDS)
+              or (f.kind == "stance" and f.of is None)]   # not the holder (schema v2)
     if votes.num_rows == 0 and decisions is None:
         return {f.name: TrainingSet(f.name, f.kind, (), (), ()) for f in wanted}
     ids = votes["sentence_id"] if decisions is None else pa.chunked_array(

@@ -16,7 +16,10 @@ Rules (documented in the dataset card too):
 - **multi** fields: a label is kept when more than half of the sentence's
   annotators chose it (null when nobody answered the field);
 - **stance**: plurality vote per target over the annotators who judged that
-  target; a tied target keeps the target with a null label;
+  target; a tied target keeps the target with a null label, and so does a target that
+  annotators were asked but none answered (its votes are all 0); a target nobody was
+  asked is absent (schema v2 asks the targets a sentence mentions, and any the
+  annotator adds);
 - **spans**: a span is kept when more than half of the sentence's annotators
   marked the exact same (start, end, label).
 """
@@ -233,8 +236,9 @@ votes are counted in dense arrays (no sort: ~5x faster on a 1M-row release); bey
 
 def _stance_counts_dense(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray,
                          t_count: int, width: int) -> tuple[IntArray, IntArray]:
-    """(group keys ``sentence * t_count + target`` ascending, their label counts): one vote
-    per annotation and target, the last of repeated judgments (the flat order)."""
+    """(group keys ``sentence * t_count + target`` ascending, their label counts): one
+    judgment per annotation and target, the last of repeated ones (the flat order); a
+    judgment without a label (``lc`` -1: asked, not answered) makes its group, no vote."""
     per_annotation = parent * t_count + tc
     if len(per_annotation) and np.bincount(per_annotation).max() > 1:
         last = np.full(len(r.rows) * t_count, -1, dtype=np.int64)
@@ -242,10 +246,10 @@ def _stance_counts_dense(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray,
         keep = last[last >= 0]
         parent, tc, lc = parent[keep], tc[keep], lc[keep]
     gkey = r.sent[parent] * t_count + tc
-    cells = np.bincount(gkey * width + lc, minlength=r.n * t_count * width)
-    cells = cells.reshape(r.n * t_count, width)
-    groups = np.nonzero(cells.any(axis=1))[0]
-    return groups, cells[groups]
+    groups = np.nonzero(np.bincount(gkey, minlength=r.n * t_count))[0]
+    voted = lc >= 0
+    cells = np.bincount(gkey[voted] * width + lc[voted], minlength=r.n * t_count * width)
+    return groups, cells.reshape(r.n * t_count, width)[groups]
 
 
 def _stance_counts_sorted(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray,
@@ -264,7 +268,9 @@ def _stance_counts_sorted(r: _Rows, parent: IntArray, tc: IntArray, lc: IntArray
     group_id = np.cumsum(starts) - 1
     groups = gkey[starts]
     g = len(groups)
-    counts = np.bincount(group_id * width + lc, minlength=g * width).reshape(g, width)
+    voted = lc >= 0
+    counts = np.bincount(group_id[voted] * width + lc[voted],
+                         minlength=g * width).reshape(g, width)
     return groups, counts
 
 
@@ -279,7 +285,8 @@ def _agg_stance(f: FieldLike, column: pa.Array, r: _Rows) -> FieldResult:
     t_count = max(len(targets), 1)
     tc = _codes(target_arr, targets)[flat_idx]
     lc = _codes(flat.field("label"), values)[flat_idx]
-    ok = np.nonzero((tc >= 0) & (lc >= 0))[0]
+    # an asked target without an answer (label null) still makes its group: "asked"
+    ok = np.nonzero(tc >= 0)[0]
     if len(r.rows) * t_count <= _DENSE_CELLS and n * t_count * width <= _DENSE_CELLS:
         groups, counts = _stance_counts_dense(r, parent[ok], tc[ok], lc[ok], t_count, width)
     else:

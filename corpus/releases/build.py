@@ -170,6 +170,29 @@ def _votes_total(votes: pa.Array) -> pa.Array:
     return pc.fill_null(total, 0)
 
 
+def _stance_voted(column: pa.Array, votes: pa.Array) -> pa.Array:
+    """Per flattened stance entry: did anybody vote on that (row, target)? A null label with
+    votes is a tie, one without was asked and not answered."""
+    vflat = pc.list_flatten(votes)
+    total: Any = pa.array(np.zeros(len(vflat), dtype=np.int64))
+    for i in range(vflat.type.num_fields):
+        if vflat.type.field(i).name != "target":
+            total = pc.add(total, pc.fill_null(pc.cast(vflat.field(i), pa.int64()), 0))
+    voted = pc.greater(total, 0)
+    flat = pc.list_flatten(column)
+    lengths = [pc.fill_null(pc.list_value_length(a), 0) for a in (column, votes)]
+    if len(flat) == len(vflat) and pc.all(pc.equal(*lengths)).as_py() is not False and (
+            pc.all(pc.equal(flat.field("target"), vflat.field("target"))).as_py() is not False):
+        return voted        # the labels are the votes' groups, in order (no decision moved them)
+
+    def keys(lists: pa.Array) -> pa.Array:
+        parents = pc.cast(pc.list_parent_indices(lists), pa.string())
+        return pc.binary_join_element_wise(parents, pc.list_flatten(lists).field("target"),
+                                           "\x1f")
+
+    return pc.is_in(keys(column), value_set=keys(votes).filter(voted))
+
+
 def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str,
                   votes: pa.Array | pa.ChunkedArray | None = None) -> dict[str, int]:
     """Label -> rows (stance: ``target=label``). With the votes of a single-choice field,
@@ -188,8 +211,11 @@ def _label_counts(column: pa.Array | pa.ChunkedArray, kind: str,
         values = flat if kind == "multi" else flat.field("label")
     else:
         flat = pc.list_flatten(column)
+        null_as: Any = TIE
+        if votes is not None and pa.types.is_list(votes.type):
+            null_as = pc.if_else(_stance_voted(column, votes), TIE, NO_ANSWER)
         values = pc.binary_join_element_wise(
-            flat.field("target"), pc.fill_null(flat.field("label"), TIE), "=")
+            flat.field("target"), pc.coalesce(flat.field("label"), null_as), "=")
     out: dict[str, int] = {}
     for item in pc.value_counts(values).to_pylist():
         key = item["values"]

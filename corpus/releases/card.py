@@ -96,8 +96,15 @@ def column_descriptions(manifest: Mapping[str, Any]) -> dict[str, str]:
             out[name] = (f"labels ({values}) chosen by more than half of the annotators; "
                          "null when nobody answered")
             out[votes_column(name)] = "annotators who chose each label (struct of counts)"
+        elif kind == "stance" and f.get("of"):
+            out[name] = (f"per target of `{f['of']}` answered "
+                         f"{'/'.join(str(f.get('shown_when', {}).get('value', '')).split(','))}"
+                         f": plurality ({values}), asked with each such stance answer; label "
+                         "null on a tie")
+            out[votes_column(name)] = "per target: votes per label"
         elif kind == "stance":
-            out[name] = (f"per target: plurality stance ({values}); label null on a tie")
+            out[name] = (f"per target asked: plurality stance ({values}); label null on a "
+                         "tie or when nobody answered; a target not asked is absent")
             out[votes_column(name)] = "per target: votes per stance label"
         else:
             out[name] = (f"spans ({values}; offsets into `text`) marked identically by more "
@@ -252,7 +259,8 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
                  "label is null;\n"
                  "- multi-choice fields: a label is kept when more than half of the annotators "
                  "of the sentence chose it;\n"
-                 "- stance: plurality vote per target;\n"
+                 "- stance: plurality vote per target asked; the stance holder likewise, "
+                 "per target, over the annotators who gave one;\n"
                  "- spans: kept when more than half of the annotators marked the same "
                  "start, end and label.\n")
     parts.append(_propagation(manifest))
@@ -267,9 +275,11 @@ def render(manifest: Mapping[str, Any], manifest_sha256: str, release_schema: pa
     parts.append("\n## Label distribution\n\nA null label is counted as `(tie)` (annotators "
                  "answered, the top count was shared) or `(no answer)` (nobody answered the "
                  "field); `(none)` is an empty choice list. Stance rows are `target=label`, "
-                 "`(tie)` a tied target; `not_about` is the annotators' answer that the "
+                 "`(tie)` a tied target, `(no answer)` a target the annotators were asked and "
+                 "nobody answered; `not_about` is the annotators' answer that the "
                  "sentence takes no stance on that target (not applicable), and a target "
-                 "nobody answered has no row.\n\n")
+                 "that was not asked (not mentioned by the sentence or its context, and "
+                 "not added by an annotator) is not in the sentence's list at all.\n\n")
     labels = manifest.get("labels", {})
     for fname, dist in labels.items():
         parts.append(f"**{fname}**\n\n")
