@@ -23,10 +23,12 @@ from typer.testing import CliRunner
 from corpus.cli.main import app
 from corpus.errors import ConfigError, SchemaError, WorkspaceError
 from corpus.labelschema import (
+    LabelSchema,
     annotation_arrow_schema,
     load_schema,
     schema_from_dict,
     stance_control_name,
+    target_slug,
 )
 from corpus.labelstudio.annotations import pull, read_annotations
 from corpus.labelstudio.predictions import (
@@ -47,6 +49,21 @@ from corpus.releases.reader import load
 from corpus.workspace import Workspace
 
 SCHEMA = load_schema()
+
+
+def _v1(schema: LabelSchema) -> LabelSchema:
+    """Label schema v1's shape: one stance holder per sentence (a single field)."""
+    doc = schema.to_dict()
+    doc["version"] = 1
+    for f in doc["fields"]:
+        if f["name"] == "stance_holder":
+            f["kind"] = "single"
+            f.pop("of", None)
+            f.pop("shown_when", None)
+    return schema_from_dict(doc)
+
+
+SCHEMA_V1 = _v1(SCHEMA)
 TARGETS = ["英伟达", "特朗普", "美国"]
 ALIASES = {"英伟达": ["Nvidia", "NVIDIA"]}
 _counter = itertools.count()
@@ -56,8 +73,9 @@ def _project(name: str) -> str:
     return f"{name}-{os.getpid()}-{next(_counter)}"
 
 
-def _suggest(text: str, targets: Sequence[str] = TARGETS) -> Suggestion:
-    return HeuristicModel(SCHEMA, aliases=ALIASES).suggest_one(
+def _suggest(text: str, targets: Sequence[str] = TARGETS,
+             schema: LabelSchema = SCHEMA_V1) -> Suggestion:
+    return HeuristicModel(schema, aliases=ALIASES).suggest_one(
         SentenceInput("s1", text, targets=tuple(targets)))
 
 
@@ -118,6 +136,12 @@ def test_heuristic_golden(text: str, answers: dict[str, Any], cues: list[str]) -
     got = _suggest(text)
     assert dict(got.answers) == answers
     assert list(got.cues) == cues
+    # schema v2 asks stance only for the targets a task names, and the holder per answer:
+    # the same claim answers, and no stance or holder answer
+    v2 = _suggest(text, schema=SCHEMA)
+    assert dict(v2.answers) == {k: v for k, v in answers.items()
+                                if not k.startswith("stance")}
+    assert list(v2.cues) == cues
     assert 0.0 < got.score <= 1.0
 
 
@@ -281,6 +305,19 @@ def test_predict_attaches_once_per_version_and_prefills(ls_server: Any,
     # what the editor is handed: the task with this version's prediction
     first = client.request("GET", f"/api/projects/{pushed.project_id}/next")
     assert [p["model_version"] for p in first["predictions"]] == [VERSION]
+    # schema v2: a pre-filled screen asks what an empty one would, so each prediction
+    # ticks its task's mentioned targets (Label Studio pre-ticks only an empty annotation)
+    ticked = 0
+    for task in client.request("GET", "/api/tasks", params={
+            "project": pushed.project_id, "page_size": 1000, "fields": "all"})["tasks"]:
+        asked = [t for t in TARGETS
+                 if (task["data"].get("stance_mentioned") or {}).get(target_slug(t))]
+        (pred,) = task["predictions"]
+        items = [r["value"]["choices"] for r in pred["result"]
+                 if r["from_name"] == "stance_mentioned"]
+        assert items == ([asked] if asked else []), task["id"]
+        ticked += bool(asked)
+    assert ticked > 0
 
     recorded = read_predictions(seed_ws, name)
     assert recorded.num_rows == len(ledger)

@@ -39,7 +39,15 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.errors import ConfigError, SchemaError, WorkspaceError, check_int
-from corpus.labelschema import STANCE_PREFIX, Field, LabelSchema, load_schema, stance_control_name
+from corpus.labelschema import (
+    STANCE_PREFIX,
+    Field,
+    LabelSchema,
+    load_schema,
+    mentioned_result,
+    stance_ask_control_names,
+    stance_control_name,
+)
 from corpus.labelstudio.client import as_client, plain
 from corpus.labelstudio.connection import open_client
 from corpus.labelstudio.render import TEXT_NAME
@@ -133,15 +141,35 @@ def prediction_result(schema: LabelSchema, suggestion: Suggestion,
 
 
 def to_prediction(schema: LabelSchema, suggestion: Suggestion, task_id: int,
-                  model_version: str, targets: Sequence[str] = ()) -> dict[str, Any]:
+                  model_version: str, targets: Sequence[str] = (),
+                  mentioned: Sequence[str] | None = None) -> dict[str, Any]:
     """The prediction Label Studio imports for one task (``task``, ``result``, ``score``,
-    ``model_version``)."""
+    ``model_version``).
+
+    ``mentioned``: on a project that asks stance only for the targets a task mentions
+    (schema v2), the task's mentioned targets. The prediction then carries the item that
+    ticks them (``labelschema.mentioned_result``): Label Studio pre-ticks them only in an
+    annotation it starts empty, so without it a pre-filled screen would ask no target.
+    A stance answer for a target the task does not ask is refused (SchemaError)."""
     score = float(suggestion.score)
     if not 0.0 <= score <= 1.0:
         raise SchemaError(f"suggestion for {suggestion.sentence_id!r} has score {score}",
                           hint="a score is a confidence in [0, 1]")
-    return {"task": int(task_id), "result": prediction_result(schema, suggestion, targets),
-            "score": score, "model_version": model_version}
+    result = prediction_result(schema, suggestion, targets)
+    if mentioned is not None:
+        asked = {stance_control_name(f, t) for f in schema.fields_of_kind("stance")
+                 for t in mentioned}
+        stray = [i["from_name"] for i in result
+                 if str(i["from_name"]).startswith(STANCE_PREFIX) and i["from_name"] not in asked]
+        if stray:
+            raise SchemaError(f"suggestion for {suggestion.sentence_id!r} answers "
+                              f"{', '.join(stray)}, a target its task does not ask",
+                              hint="suggest stance only for the targets the task mentions")
+        if mentioned:
+            result += [mentioned_result(f, list(mentioned))
+                       for f in schema.fields_of_kind("stance") if f.of is None]
+    return {"task": int(task_id), "result": result, "score": score,
+            "model_version": model_version}
 
 
 # --------------------------------------------------------------------------- report
@@ -319,14 +347,22 @@ def build_model(workspace: Workspace, project: str, name: str, schema: LabelSche
     raise ConfigError(f"unknown model {name!r} (--model)", hint=f"use one of: {', '.join(MODELS)}")
 
 
-def _inputs(workspace: Workspace, ledger: Mapping[str, int], targets: Sequence[str]
-            ) -> list[SentenceInput]:
-    from corpus.labelstudio.tasks import build_tasks
+def _inputs(workspace: Workspace, ledger: Mapping[str, int], targets: Sequence[str],
+            aliases: Mapping[str, Sequence[str]]) -> tuple[list[SentenceInput],
+                                                           dict[str, list[str]]]:
+    """The model's inputs, and per sentence the targets its task mentions (as push put
+    them in the task's data)."""
+    from corpus.labelstudio.targets import Target
+    from corpus.labelstudio.tasks import build_tasks, mentioned_targets
 
-    return [SentenceInput(sentence_id=t["sentence_id"], text=t["text"] or "",
-                          context_before=t.get("context_before") or "",
-                          context_after=t.get("context_after") or "", targets=tuple(targets))
-            for t in build_tasks(workspace) if t["sentence_id"] in ledger]
+    known = [Target(t, tuple(aliases.get(t, ()))) for t in targets]
+    tasks = [t for t in build_tasks(workspace) if t["sentence_id"] in ledger]
+    inputs = [SentenceInput(sentence_id=t["sentence_id"], text=t["text"] or "",
+                            context_before=t.get("context_before") or "",
+                            context_after=t.get("context_after") or "",
+                            targets=tuple(targets))
+              for t in tasks]
+    return inputs, {t["sentence_id"]: mentioned_targets(t, known) for t in tasks}
 
 
 def _store(workspace: Workspace, project: str, rows: list[dict[str, Any]],
@@ -375,7 +411,8 @@ def predict(
     targets = [str(t) for t in state.get("targets") or []]
     aliases = {str(d["target"]): tuple(d.get("aliases") or ())
                for d in state.get("target_details") or [] if isinstance(d, dict)}
-    inputs = _inputs(ws, ledger, targets)
+    inputs, mentions = _inputs(ws, ledger, targets, aliases)
+    per_mention = state.get("stance_asked") == "mentioned"   # schema v2's push
     notes: list[str] = []
     chosen = model if not isinstance(model, str) else build_model(
         ws, project, model, schema, aliases, notes.append)
@@ -405,15 +442,20 @@ def predict(
                 report.empty += len(chunk) - len(got)  # a model may leave a sentence out
                 for s in got:
                     task_id = ledger[s.sentence_id]
-                    pred = to_prediction(schema, s, task_id, version, targets)
+                    pred = to_prediction(schema, s, task_id, version, targets,
+                                         mentions.get(s.sentence_id, []) if per_mention
+                                         else None)
                     if not pred["result"]:
                         report.empty += 1
                         continue
                     batch.append(pred)
                     report.scores.append(pred["score"])
                     report.cue_kinds.update(c.split(":", 1)[0] for c in s.cues)
+                    asks = {n for f in schema.fields_of_kind("stance")
+                            for n in stance_ask_control_names(f)}
                     for item in pred["result"]:
-                        if not str(item["from_name"]).startswith(STANCE_PREFIX):
+                        if not str(item["from_name"]).startswith(STANCE_PREFIX) \
+                                and item["from_name"] not in asks:
                             report.answers.update(f"{item['from_name']}={v}"
                                                   for v in item["value"]["choices"])
                     rows.append({"ls_task_id": task_id, "sentence_id": s.sentence_id,

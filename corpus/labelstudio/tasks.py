@@ -145,6 +145,8 @@ def read_clusters(workspace: Workspace) -> dict[str, str] | None:
     table = table.filter(members)
     return dict(zip(table.column("sentence_id").to_pylist(),
                     table.column("cluster_id").to_pylist(), strict=True))
+
+
 def mentioned_targets(task: dict[str, Any], targets: Sequence[Target]) -> list[str]:
     """The targets whose name or an alias occurs in the task's sentence or context
     (``context_before``, ``context_after``; not the title), case-insensitively."""

@@ -16,8 +16,9 @@ A sentence with any cue is suggested as a ``claim`` whose ``claim_type`` follows
 (numbers -> statistic, comparatives -> comparison, reporting verbs -> quote, causal ->
 causal, prediction -> prediction, policy -> policy, a date -> event); one without any
 (a date alone does not count) is ``no_claim``. Confidence grows with the number of distinct
-cue kinds; a question is less likely a claim. A stance target that the sentence never names
-(nor its aliases) is ``not_about``; a named target is left for the annotator.
+cue kinds; a question is less likely a claim. Under label schema v1, a stance target that the
+sentence never names (nor its aliases) is ``not_about`` and a named target is left for the
+annotator; v2 asks stance only for named targets, so the heuristic answers no stance there.
 ``Suggestion.cues`` lists every cue found (``"percent: 30%"``, ``"reporting verb: 表示"``)
 so a lead can see why.
 
@@ -215,17 +216,23 @@ class HeuristicModel:
                 confidence["checkworthy"] = 0.65 if worth == "yes" else 0.4
 
         mentioned = False
+        # schema v2 asks stance only for the targets a task mentions, and the holder per
+        # answer: an unnamed target is not asked (no not_about to give), and the stance of a
+        # named one is the annotator's, so the holder has nothing to follow
+        per_answer = any(f.of is not None for f in self.schema.fields_of_kind("stance"))
         for f in self.schema.fields_of_kind("stance"):
-            if "not_about" not in f.values:
+            if "not_about" not in f.values or f.of is not None:
                 continue
             for target in sentence.targets:
                 if _mentions(text, (target, *self.aliases.get(target, ()))):
                     mentioned = True
                     shown.append(f"target named: {target}")
                     continue
+                if per_answer:
+                    continue
                 answers[stance_control_name(f, target)] = "not_about"
                 confidence[stance_control_name(f, target)] = 0.9
-        if mentioned:
+        if mentioned and not per_answer:
             holder = "quoted_source" if "reporting verb" in kinds else "author"
             if self._has("stance_holder", holder):
                 answers["stance_holder"] = holder
