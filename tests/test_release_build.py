@@ -609,3 +609,39 @@ def test_label_counts_tell_a_tie_from_no_answer(built: Path) -> None:
     assert any(manifest["labels"][f["name"]]["all"].get("(no answer)")
                for f in manifest["schema"]["fields"] if f["kind"] == "single")
     assert "`(no answer)` (nobody answered" in (built / "README.md").read_text(encoding="utf-8")
+
+
+def test_stance_voted_equals_a_lookup_by_row_and_target() -> None:
+    """Which stance labels had votes: the row-by-row fast path and the lookup of rows a
+    decision rewrote agree with a plain (row, target) lookup."""
+    import random
+
+    import pyarrow as pa
+
+    from corpus.releases.build import _stance_voted
+
+    rnd = random.Random(5)
+    targets = ["A", "B", "C", "D"]
+    for trial in range(50):
+        labels: list[list[dict[str, object]] | None] = []
+        votes: list[list[dict[str, object]] | None] = []
+        for _ in range(rnd.randint(0, 12)):
+            if rnd.random() < 0.1:
+                labels.append(None)
+                votes.append(None)
+                continue
+            asked = rnd.sample(targets, rnd.randint(0, 4))
+            votes.append([{"target": t, "favor": rnd.randint(0, 2), "against": 0}
+                          for t in asked])
+            if rnd.random() < 0.3:                  # a decision rewrote this row's labels
+                asked = rnd.sample(targets, rnd.randint(0, 4))
+            labels.append([{"target": t, "label": None} for t in asked])
+        column = pa.array(labels, pa.list_(pa.struct([("target", pa.string()),
+                                                      ("label", pa.string())])))
+        vote_col = pa.array(votes, pa.list_(pa.struct([("target", pa.string()),
+                                                       ("favor", pa.int32()),
+                                                       ("against", pa.int32())])))
+        had = {(i, v["target"]) for i, row in enumerate(votes) for v in row or []
+               if int(v["favor"]) + int(v["against"]) > 0}  # type: ignore[call-overload]
+        expected = [(i, e["target"]) in had for i, row in enumerate(labels) for e in row or []]
+        assert _stance_voted(column, vote_col).to_pylist() == expected, trial

@@ -29,6 +29,7 @@ from corpus.releases.verify import (
     latest_complete,
     verify_version,
 )
+from corpus.storage.tables import read_parquet
 
 __all__ = ["ReleaseDiff", "diff", "load", "resolve", "verify", "versions"]
 
@@ -102,7 +103,7 @@ def load(path: Path | str, version: str | int = "latest", split: str = "train") 
         if not file.is_file():
             raise IntegrityError(f"{file} is missing",
                                  hint=f"run `corpus verify` on {vdir.parent}; restore the file")
-        tables.append(pq.read_table(file, memory_map=True))
+        tables.append(read_parquet(file, memory_map=True))
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
 
 
