@@ -211,3 +211,28 @@ def test_closed_form_alpha_equals_package(counts_list: list[list[int]]) -> None:
         assert math.isnan(ours)
     else:
         assert ours == pytest.approx(expected, abs=1e-9)
+
+
+def test_binary_alphas_equal_one_alpha_per_label() -> None:
+    """The multi-choice field's per-label alphas, all at once, equal ``alpha_from_counts``
+    of each label's [not chosen, chosen] counts (the krippendorff package on small data)."""
+    import numpy as np
+
+    from corpus.releases.agreement import alpha_from_counts, binary_alphas
+
+    rng = np.random.default_rng(3)
+    for trial in range(40):
+        units = int(rng.integers(1, 40))
+        n_ann = rng.integers(1, 5, units)
+        chosen = np.stack([rng.binomial(n_ann, p) for p in rng.random(5)], axis=1)
+        if trial % 7 == 0:
+            chosen[:, 0] = 0                     # a label nobody chose: undefined
+        got, pairable = binary_alphas(chosen, n_ann)
+        for j in range(chosen.shape[1]):
+            want, units_j = alpha_from_counts(np.stack([n_ann - chosen[:, j], chosen[:, j]],
+                                                       axis=1))
+            assert units_j == pairable
+            if want is None:
+                assert got[j] is None, (trial, j)
+            else:
+                assert got[j] is not None and abs(got[j] - want) <= 1e-4, (trial, j, got, want)

@@ -59,6 +59,32 @@ def alpha_from_counts(counts: IntArray) -> tuple[float | None, int]:
     return (None if math.isnan(value) else round(value, 4)), len(pairable)
 
 
+def binary_alphas(chosen: IntArray, n_ann: IntArray) -> tuple[list[float | None], int]:
+    """Per column of ``chosen`` (units x labels: how many annotators chose the label), the
+    nominal alpha of "chosen or not" (``alpha_from_counts`` of ``[n - chosen, chosen]``),
+    all labels at once in closed form; and the pairable units (two or more annotators)."""
+    keep = n_ann >= 2
+    c1 = chosen[keep].astype(np.float64)
+    n_u = n_ann[keep].astype(np.float64)[:, None]
+    c0 = n_u - c1
+    w = 1.0 / (n_u - 1.0)
+    o11 = (c1 * (c1 - 1.0) * w).sum(axis=0)
+    o00 = (c0 * (c0 - 1.0) * w).sum(axis=0)
+    o01 = (c0 * c1 * w).sum(axis=0)
+    n1, n0 = o11 + o01, o00 + o01
+    n = n0 + n1
+    expected = n * n - n0 * n0 - n1 * n1
+    out: list[float | None] = []
+    for j in range(chosen.shape[1]):
+        both = bool(c1[:, j].sum() > 0) and bool(c0[:, j].sum() > 0)
+        if not len(c1) or not both or expected[j] <= 0:
+            out.append(None)
+            continue
+        value = 1.0 - (n[j] - 1.0) * (n[j] - (o00[j] + o11[j])) / expected[j]
+        out.append(None if math.isnan(value) else round(float(value), 4))
+    return out, int(keep.sum())
+
+
 def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return round(sum(known) / len(known), 4) if known else None
@@ -74,11 +100,9 @@ def field_agreement(agg: Aggregation) -> dict[str, dict[str, Any]]:
         elif f.kind == "multi" and f.counts is not None:
             per: dict[str, Any] = {}
             n_ann = agg.n_annotators.astype(np.int64)
+            alphas, units = binary_alphas(f.counts, n_ann)
             for j, label in enumerate(f.values):
-                chosen = f.counts[:, j]
-                binary = np.stack([n_ann - chosen, chosen], axis=1)
-                a, units = alpha_from_counts(binary)
-                per[label] = {"alpha": a, "units": units}
+                per[label] = {"alpha": alphas[j], "units": units}
             out[f.name] = {"kind": f.kind, "alpha": _mean([p["alpha"] for p in per.values()]),
                            "units": int((agg.n_annotators >= 2).sum()), "per_label": per,
                            "note": "alpha is the mean of the per-label binary alphas"}
