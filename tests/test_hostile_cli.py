@@ -392,3 +392,18 @@ def test_project_names_label_studio_accepts_pass(name: str) -> None:
     from corpus.labelstudio.sync import check_project_name
 
     assert check_project_name(name) == name
+
+
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`corpus segment FILE | head -1`: the reader leaving early is no error to report."""
+    text = tmp_path / "long.txt"
+    text.write_text("这是一句话。" * 200_000, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "corpus.cli.main", "segment", str(text)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()                                   # what `head -1` does
+    err = proc.stderr.read().decode()
+    code = proc.wait(timeout=120)
+    assert json.loads(first)["text"] == "这是一句话。"
+    assert err == "" and code == 141, (code, err)          # 128 + SIGPIPE, as a shell reports

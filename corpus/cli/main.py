@@ -12,6 +12,8 @@ file name (ESC, newline) is shown as an escape, never sent to the terminal. Usag
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from typing import Any
 
 import click
@@ -36,6 +38,10 @@ COMMAND_MODULES = [
     "corpus.cli.release_cmd",
     "corpus.cli.up_cmd",
 ]
+
+
+EXIT_BROKEN_PIPE = 141
+"""128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe."""
 
 
 def report_error(exc: BaseException, *, debug: bool) -> int:
@@ -75,6 +81,11 @@ class CorpusGroup(TyperGroup):
         except KeyboardInterrupt:
             console.print("[yellow]interrupted[/]: finished writes are kept; run again to resume")
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            # the reader left (`corpus segment FILE | head`): nothing to report; stdout goes
+            # to /dev/null so that the interpreter's final flush does not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(EXIT_BROKEN_PIPE) from None
         except click.ClickException as exc:  # usage errors: the framework reports them
             raise _safe_usage_error(exc) from None
         except Exception as exc:
