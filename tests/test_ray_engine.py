@@ -26,7 +26,8 @@ from corpus.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def ray_local() -> Iterator[object]:
-    ray = pytest.importorskip("ray")
+    import ray  # the `ray` extra is part of `dev`: missing is a failure, not a skip
+
     from corpus.engines.ray_engine import start_ray
 
     start_ray(num_cpus=2)
