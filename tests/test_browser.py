@@ -117,6 +117,14 @@ def _artifact_dir() -> Path:
     return out
 
 
+def keep_failure(page: Page, name: str) -> None:
+    """Keep what the browser showed when a test failed: ``name``.png and .html in the
+    artifact folder."""
+    failed = _artifact_dir() / name
+    page.screenshot(path=f"{failed}.png")
+    failed.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+
+
 def _build_workspace(root: Path) -> Workspace:
     ws = Workspace(root / "ws")
     extra = root / "input"
@@ -218,9 +226,7 @@ def _label_in_browser(chromium: Path, base_url: str, project_id: int, task_id: i
             # Saved: the Submit button became "Update" (its aria-label stays "submit").
             expect(page.get_by_test_id("bottombar-update-button")).to_have_text("Update")
         except Exception:
-            failed = _artifact_dir() / "labelling-screen-failure"
-            page.screenshot(path=f"{failed}.png")
-            failed.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+            keep_failure(page, "labelling-screen-failure")
             raise
         finally:
             browser.close()
@@ -409,9 +415,7 @@ def _label_typical(chromium: Path, base_url: str, project_id: int, tasks: dict[s
                 user.submit()
                 counts[name] = {"keys": user.keys, "mouse": user.mouse}
         except Exception:
-            failed = _artifact_dir() / "labelling-typical-failure"
-            page.screenshot(path=f"{failed}.png")
-            failed.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+            keep_failure(page, "labelling-typical-failure")
             raise
         finally:
             browser.close()

@@ -27,7 +27,7 @@ from browser_helpers import (
     use_patient_timeouts,
 )
 from playwright.sync_api import Page, expect, sync_playwright
-from test_browser import _artifact_dir, _require_browser, chromium  # noqa: F401 (fixture)
+from test_browser import _artifact_dir, _require_browser, chromium, keep_failure  # noqa: F401 (fixture)
 
 from corpus.labelschema import load_schema, stance_control_name
 from corpus.labelstudio import users
@@ -129,9 +129,7 @@ def test_editor_opens_prefilled_least_certain_first_and_pull_records_acceptance(
             page.get_by_test_id("bottombar-submit-button").click()  # edited
             _sentence_on_screen(page, previous=second)
         except Exception:
-            failed = _artifact_dir() / "prefilled-screen-failure"
-            page.screenshot(path=f"{failed}.png")
-            failed.with_suffix(".html").write_text(page.content(), encoding="utf-8")
+            keep_failure(page, "prefilled-screen-failure")
             raise
         finally:
             browser.close()

@@ -518,7 +518,7 @@ def push(
     workspace: Workspace | Path | str | None,
     project: str,
     *,
-    targets: Sequence[str] | None = None,
+    targets: Sequence[str | Target] | None = None,
     limit: int | None = None,
     articles: Sequence[str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
