@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import PurePosixPath
 from typing import Any
 
 import pyarrow as pa
@@ -37,7 +38,7 @@ STAGED_SCHEMA = pa.schema(
 
 
 def _items(path: str, data: bytes, max_bytes: int | None) -> Any:
-    suffix = "." + path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    suffix = PurePosixPath(path).suffix.lower()  # a local path or a URI's path part
     if suffix in PARQUET_SUFFIXES:
         return parquet_articles(data, path, max_bytes)
     if suffix in JSONL_SUFFIXES:
