@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.articles.readers import DEFAULT_MAX_ARTICLE_MB, article_limit
-from corpus.duplicates import DEFAULT_THRESHOLD, ClusterReport, check_threshold, cluster_ids
+from corpus.duplicates import DEFAULT_THRESHOLD, ClusterReport, check_threshold, cluster_file
 from corpus.engines import ARTICLE_COLUMNS, SplitBatch
 from corpus.errors import ConfigError, check_int
 from corpus.storage.atomic import atomic_path, remove_stale
@@ -175,10 +175,11 @@ def _write_raw(raw: Path, report: SplitReport, total_chars: int,
 
 
 def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float) -> None:
-    """Copy ``raw`` into ``target`` row group by row group, adding ``cluster_id``."""
-    inputs = pq.read_table(raw, columns=["sentence_id", "article_id", "text", "kind"])
-    cluster, report.clusters = cluster_ids(inputs, threshold=threshold)
-    del inputs
+    """Copy ``raw`` into ``target`` row group by row group, adding ``cluster_id``
+    (clustered out of core, ``corpus.duplicates.cluster_file``)."""
+    found = cluster_file(raw, threshold=threshold)
+    report.clusters = found.report
+    _trim_heap(collect=False)
     source = pq.ParquetFile(raw)
     at = 0
     with pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
@@ -186,7 +187,7 @@ def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float
             group = source.read_row_group(i)
             rows = group.num_rows
             writer.write_table(pa.Table.from_arrays(
-                [*group.columns, cluster.slice(at, rows)], schema=SENTENCE_TABLE_SCHEMA))
+                [*group.columns, found.ids(at, rows)], schema=SENTENCE_TABLE_SCHEMA))
             at += rows
     _trim_heap(collect=False)
 

@@ -185,6 +185,85 @@ def test_threshold_is_checked() -> None:
             cluster_ids(table_of([[BASE]]), threshold=bad)
 
 
+def _mixed_table() -> pa.Table:
+    """Near copies (a number changed each time), exact copies with other punctuation,
+    short sentences with and without their neighbours, headings: every path at once."""
+    import random
+
+    rng = random.Random(11)
+    arts: list[list[str | tuple[str, str]]] = []
+    for a in range(40):
+        near = BASE.replace("第二", f"第{rng.randint(1, 9)}").replace(
+            "周三", f"{rng.randint(1, 28)}日")
+        passage = ["他说。", EN if a % 3 else EN_NEAR, "对此，他表示："]
+        arts.append([(f"标题{a % 4}", "heading"), near, *passage,
+                     f"只在第{a}篇出现的句子，讲的是第{a}件事情。", "他说。",
+                     BASE.replace("，", ",") if a % 5 == 0 else NOT_NEAR])
+    return table_of(arts)
+
+
+def test_out_of_core_clusters_do_not_depend_on_batch_or_block_sizes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Split clusters its file a batch at a time, with the long keys, signatures and band
+    keys on disk: batches that cut articles, keys repeated across batches and signatures
+    read back in small blocks must give the ids of one pass over the whole table."""
+    from corpus.duplicates import clustering
+
+    table = _mixed_table()
+    raw = tmp_path / "rows.parquet"
+    pq.write_table(table, raw, row_group_size=50)
+    whole, report = cluster_ids(table)
+    assert report.clusters >= 4 and report.near_keys > 10  # every path is exercised
+    assert clustering.cluster_file(raw).ids().to_pylist() == whole.to_pylist()
+    monkeypatch.setattr(clustering, "BATCH_ROWS", 7)
+    monkeypatch.setattr(clustering, "SIGNATURE_BLOCK", 5)
+    small = clustering.cluster_file(raw)
+    assert small.ids().to_pylist() == whole.to_pylist()
+    assert small.ids(10, 20).to_pylist() == whole.to_pylist()[10:30]
+    assert (small.report.clusters, small.report.clustered, small.report.exact) == (
+        report.clusters, report.clustered, report.exact)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.parquet"]  # scratch removed
+
+
+def test_out_of_core_near_pairs_equal_the_in_memory_lsh() -> None:
+    """The disk path (band keys per file, candidates, then signatures of the candidates
+    only) links exactly the keys the plain in-memory LSH over every signature links."""
+    from corpus.duplicates.clustering import key_hashes
+    from corpus.duplicates.minhash import similar_pairs
+
+    table = _mixed_table()
+    ids, _ = cluster_ids(table)
+    row_keys = [dedup_key(t) if k != "heading" else ""
+                for t, k in zip(table.column("text").to_pylist(),
+                                table.column("kind").to_pylist(), strict=True)]
+    keys = sorted({k for k in row_keys if len(k) >= 20})
+    order = np.argsort(key_hashes(pa.array(keys)), kind="stable")   # the clustering's order
+    keys = [keys[i] for i in order]
+    comp = components(len(keys), *similar_pairs(signatures(pa.array(keys)), 0.8))
+    assert len(set(comp.tolist())) < len(keys) - 10              # many near copies linked
+    want = dict(zip(keys, comp.tolist(), strict=True))
+    cluster_of = {k: c for k, c in zip(row_keys, ids.to_pylist(), strict=True) if k in want}
+    for ka in want:
+        for kb in want:
+            assert (cluster_of[ka] == cluster_of[kb]) == (want[ka] == want[kb]), (ka, kb)
+
+
+def test_scratch_files_are_removed_when_clustering_fails(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from corpus.duplicates import clustering
+
+    raw = tmp_path / "rows.parquet"
+    pq.write_table(_mixed_table(), raw)
+
+    def broken(*args: object, **kw: object) -> object:
+        raise MemoryError("injected")
+
+    monkeypatch.setattr(clustering, "signatures", broken)
+    with pytest.raises(MemoryError):
+        clustering.cluster_file(raw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rows.parquet"]
+
+
 def test_vectorised_minhash_equals_a_plain_reference() -> None:
     texts = [dedup_key(x) for x in (BASE, NEAR, NOT_NEAR, EN, "abc", "𠀀𠀁𠀂汉字")]
     cps, offsets = codepoints(texts)

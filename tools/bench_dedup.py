@@ -8,8 +8,9 @@ one), so every sentence goes through MinHash: the worst case for the near-duplic
 For each variant, ``corpus.ingest`` then ``corpus.split`` (library, all cores) and prints,
 per MB of article text (10**6 bytes of UTF-8):
   * split: segmentation, tokenisation and writing the rows (``SplitReport.split_seconds``);
-  * clustering: reading the rows back, ``corpus.duplicates.cluster_ids``, and the final
-    write of sentences.parquet with ``cluster_id`` (``SplitReport.dedup_seconds``);
+  * clustering: reading the rows back, ``corpus.duplicates.cluster_file`` (out of
+    core), and the final write of sentences.parquet with ``cluster_id``
+    (``SplitReport.dedup_seconds``);
   * the same-run ratio clustering / split (clustering must be the faster: > 1).
 Then, on a sample of distinct sentences, ``cluster_ids`` against datasketch (MinHash with
 the same 32 permutations per sentence, MinHashLSH at the same threshold; ``bench`` extra):
@@ -89,8 +90,8 @@ def run(label: str, articles: list[str], tmp: Path) -> tuple[float, Path]:
           f"sentences, {r['workers']} processes ({load()})")
     print(f"  split (segment + tokenise + rows)      {r['split_seconds']:6.2f} s "
           f"{split_rate:7.2f} MB/s")
-    print(f"  clustering (read + cluster_ids + write) {r['dedup_seconds']:6.2f} s "
-          f"{dedup_rate:7.2f} MB/s   (cluster_ids alone {c['seconds']:.2f} s, "
+    print(f"  clustering (cluster_file + write)     {r['dedup_seconds']:6.2f} s "
+          f"{dedup_rate:7.2f} MB/s   (clustering alone {c['seconds']:.2f} s, "
           f"{size / c['seconds']:.1f} MB/s)")
     print(f"  ratio clustering / split (same run)    {dedup_rate / split_rate:6.2f}x "
           f"({'keeps up' if dedup_rate > split_rate else 'SLOWER than split'})")

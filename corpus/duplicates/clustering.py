@@ -14,6 +14,10 @@ Rules (also in docs/design.md, "Near-duplicate sentences"):
   signatures over character 3-grams and banded LSH (``corpus.duplicates.minhash``) link
   two keys whose estimated Jaccard similarity reaches ``threshold`` (default 0.8; 1
   turns near-duplicate search off: exact only). Clusters are the connected components.
+- **out of core**: :func:`cluster_file` (split's) reads ``BATCH_ROWS`` rows at a time
+  and keeps a few numbers per row, never the texts or keys; exact groups are equal
+  64-bit key hashes (:func:`key_hashes`), the long keys, signatures and LSH band keys
+  go to scratch files and come back a band at a time (see :func:`cluster_batches`).
 - **cluster id**: the smallest ``sentence_id`` of the cluster (a singleton's own id):
   deterministic, the same whatever the order rows come in. Adding articles can merge
   clusters and so change an id; push therefore keeps a cluster's task where it already
@@ -22,19 +26,35 @@ Rules (also in docs/design.md, "Near-duplicate sentences"):
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from hashlib import blake2b
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
-from corpus.duplicates.minhash import components, signatures, similar_pairs
+from corpus.duplicates.minhash import (
+    PERMUTATIONS,
+    band_keys,
+    bands_for,
+    bucket_pairs,
+    components,
+    signatures,
+    verify,
+)
 from corpus.errors import OptionError
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 
 DEFAULT_THRESHOLD = 0.8
 SHORT_CHARS = 10
@@ -45,6 +65,9 @@ sentence are usually another number, name or negation: another claim)."""
 _STRIP = r"[\s\p{P}]+"
 KEY_SLICE = 32_768
 """Distinct texts normalised per Arrow call."""
+BATCH_ROWS = 65_536
+"""Rows read, normalised and hashed at a time."""
+COLUMNS = ("sentence_id", "article_id", "text", "kind")
 
 
 @dataclass
@@ -112,85 +135,278 @@ def _np(arr: pa.Array | pa.ChunkedArray) -> I64:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
+def key_hashes(keys: pa.Array) -> U64:
+    """A 64-bit hash of each key (BLAKE2b of its UTF-8): equal keys, equal hashes; two
+    distinct keys of a corpus of n share one with probability about n**2 / 2**65."""
+    out = b"".join(blake2b(k, digest_size=8).digest()
+                   for k in keys.cast(pa.binary()).to_pylist())
+    return np.frombuffer(out, dtype="<u8").astype(np.uint64)
+
+
+@dataclass
+class Clusters:
+    """The cluster of every row: ``sentence_id[rep[i]]`` is row ``i``'s ``cluster_id``."""
+
+    sentence_id: pa.ChunkedArray
+    rep: I64
+    report: ClusterReport
+
+    def ids(self, start: int = 0, rows: int | None = None) -> pa.Array:
+        """The ``cluster_id`` of rows ``start`` to ``start + rows`` (all: None)."""
+        rep = self.rep[start:] if rows is None else self.rep[start:start + rows]
+        out = self.sentence_id.take(pa.array(rep))
+        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+
+
+class _Scratch:
+    """The temporary files of one clustering: ``base`` and a suffix each, all removed at
+    the end (split's are named after its own temporary file, so a killed split's are
+    removed by the next one, ``corpus.storage.atomic.remove_stale``)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.paths: list[Path] = []
+
+    def path(self, suffix: str) -> Path:
+        path = self.base.with_name(f"{self.base.name}.{suffix}")
+        self.paths.append(path)
+        return path
+
+    def remove(self) -> None:
+        for path in self.paths:
+            path.unlink(missing_ok=True)
+
+
 def cluster_ids(sentences: pa.Table, *, threshold: float = DEFAULT_THRESHOLD,
                 threads: int = 2) -> tuple[pa.Array, ClusterReport]:
     """The ``cluster_id`` of every row of ``sentences`` (columns ``sentence_id``,
     ``article_id``, ``text``, ``kind``; rows in article order, sentences in order, as
     split writes them) and what was found."""
+    threshold = check_threshold(threshold)
+    with tempfile.TemporaryDirectory(prefix="corpus-dedup-") as tmp:
+        found = cluster_batches(sentences.select(list(COLUMNS)).to_batches(BATCH_ROWS),
+                                Path(tmp) / "clusters", threshold=threshold, threads=threads)
+    return found.ids(), found.report
+
+
+def cluster_file(path: Path, *, threshold: float = DEFAULT_THRESHOLD,
+                 threads: int = 2) -> Clusters:
+    """The clusters of the sentence rows of the Parquet file ``path`` (as
+    :func:`cluster_ids`), read ``BATCH_ROWS`` rows at a time; its temporary files are
+    ``path`` with a suffix."""
+    threshold = check_threshold(threshold)
+    source = pq.ParquetFile(path)
+    return cluster_batches(source.iter_batches(BATCH_ROWS, columns=list(COLUMNS)), path,
+                           threshold=threshold, threads=threads)
+
+
+def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
+                    threshold: float = DEFAULT_THRESHOLD, threads: int = 2) -> Clusters:
+    """The clusters of the rows of ``batches`` (columns ``COLUMNS``, in article order).
+
+    Out of core: what stays in memory is a few numbers per row (key hash, key length,
+    flags, groups; ~100 bytes with the sentence id) and, for the keys that have a
+    near-duplicate candidate, their MinHash signature (128 bytes). The long keys, their
+    signatures and LSH band keys go to files next to ``scratch`` and are read back a band
+    at a time."""
     t0 = time.perf_counter()
     threshold = check_threshold(threshold)
-    n = sentences.num_rows
+    files = _Scratch(scratch)
+    try:
+        rows = _read_rows(batches, files.path("keys"), threads)
+        found = _cluster(rows, files, threshold, threads)
+    finally:
+        files.remove()
+    found.report.seconds = time.perf_counter() - t0
+    return found
+
+
+@dataclass
+class _Rows:
+    """Pass one over the rows: what clustering needs of each, and the long keys on disk."""
+
+    sentence_id: pa.ChunkedArray
+    hashes: U64
+    lengths: npt.NDArray[np.int32]
+    eligible: npt.NDArray[np.bool_]
+    same_article: npt.NDArray[np.bool_]
+    """Row ``i`` is in the same article as row ``i - 1``."""
+    keys: Path
+    """``KEYS_SCHEMA`` batches: the distinct long keys of each batch of rows."""
+
+
+KEYS_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string())])
+
+
+def _read_rows(batches: Iterable[pa.RecordBatch], keys_path: Path, threads: int) -> _Rows:
+    sids: list[pa.Array] = []
+    hashes: list[U64] = []
+    lengths: list[npt.NDArray[np.int32]] = []
+    eligible: list[npt.NDArray[np.bool_]] = []
+    same: list[npt.NDArray[np.bool_]] = []
+    last_article: pa.Scalar[Any] | None = None
+    with pa.OSFile(str(keys_path), "wb") as sink, \
+            pa.ipc.new_stream(sink, KEYS_SCHEMA) as writer:
+        for batch in batches:
+            m = batch.num_rows
+            if not m:
+                continue
+            article = batch.column("article_id")
+            encoded = pc.dictionary_encode(dedup_keys(batch.column("text"), threads))
+            uniq = encoded.dictionary
+            idx = _np(encoded.indices)
+            ulen = np.asarray(pc.utf8_length(uniq).to_numpy(zero_copy_only=False),
+                              dtype=np.int32)
+            uhash = key_hashes(uniq)
+            heading = pc.fill_null(pc.equal(batch.column("kind"), "heading"), False)
+            ok = (ulen[idx] > 0) & ~np.asarray(heading.to_numpy(zero_copy_only=False))
+            used = np.zeros(len(uniq), dtype=np.bool_)
+            used[idx[ok]] = True
+            long = used & (ulen >= NEAR_MIN_CHARS)
+            if long.any():
+                writer.write_batch(pa.record_batch(
+                    [pa.array(uhash[long]), uniq.filter(pa.array(long))], schema=KEYS_SCHEMA))
+            prev = np.zeros(m, dtype=np.bool_)
+            prev[0] = last_article is not None and article[0] == last_article
+            if m > 1:
+                prev[1:] = np.asarray(pc.fill_null(pc.equal(article.slice(1), article.slice(
+                    0, m - 1)), False).to_numpy(zero_copy_only=False))
+            last_article = article[m - 1]
+            sids.append(batch.column("sentence_id"))
+            hashes.append(uhash[idx])
+            lengths.append(ulen[idx])
+            eligible.append(ok)
+            same.append(prev)
+    if not sids:
+        return _Rows(pa.chunked_array([], pa.string()), np.zeros(0, dtype=np.uint64),
+                     np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.bool_),
+                     np.zeros(0, dtype=np.bool_), keys_path)
+    return _Rows(pa.chunked_array(sids), np.concatenate(hashes), np.concatenate(lengths),
+                 np.concatenate(eligible), np.concatenate(same), keys_path)
+
+
+def _cluster(rows: _Rows, files: _Scratch, threshold: float, threads: int) -> Clusters:
+    n = len(rows.hashes)
     report = ClusterReport(sentences=n)
-    sid = sentences.column("sentence_id").combine_chunks()
     if n == 0:
-        return sid, report
-    keys = dedup_keys(sentences.column("text"), threads)
-    lengths = _np(pc.utf8_length(keys))
-    kind = sentences.column("kind")
-    heading = _np(pc.fill_null(pc.equal(kind, "heading"), False).cast(pa.int8())) == 1
-    eligible = (lengths > 0) & ~heading
-    encoded = pc.dictionary_encode(keys)
-    gid = _np(encoded.indices)                       # exact group of every row
-    uniq = encoded.dictionary                        # unique keys, first-occurrence order
-    n_groups = len(uniq)
+        return Clusters(rows.sentence_id, np.zeros(0, dtype=np.int64), report)
+    group_hash, inverse = np.unique(rows.hashes, return_inverse=True)
+    gid: I64 = inverse.reshape(-1).astype(np.int64)  # exact group of every row, hash order
+    del inverse
+    rows.hashes = np.zeros(0, dtype=np.uint64)
+    n_groups = len(group_hash)
+    lengths, eligible, same = rows.lengths, rows.eligible, rows.same_article
 
     # short keys: the group of (previous key, key, next key) within the article
-    article = _np(pc.dictionary_encode(sentences.column("article_id").combine_chunks()).indices)
-    prev = np.full(n, -1, dtype=np.int64)
-    nxt = np.full(n, -1, dtype=np.int64)
-    same_prev = np.zeros(n, dtype=np.bool_)
-    same_prev[1:] = article[1:] == article[:-1]
-    prev[1:] = np.where(same_prev[1:], gid[:-1], -1)
-    nxt[:-1] = np.where(same_prev[1:], gid[1:], -1)
     short = eligible & (lengths < SHORT_CHARS)
     node = gid.copy()                                # node of the cluster graph per row
     if short.any():
-        triples = np.stack([prev[short], gid[short], nxt[short]], axis=1)
-        _, inverse = np.unique(triples, axis=0, return_inverse=True)
-        node[short] = n_groups + inverse.reshape(-1)
+        at = np.nonzero(short)[0]
+        before = np.where(same[at], gid[np.maximum(at - 1, 0)], -1)
+        after_ok = np.zeros(len(at), dtype=np.bool_)
+        inside = at + 1 < n
+        after_ok[inside] = same[at[inside] + 1]
+        after = np.where(after_ok, gid[np.minimum(at + 1, n - 1)], -1)
+        triples = np.stack([before, gid[at], after], axis=1)
+        _, tri = np.unique(triples, axis=0, return_inverse=True)
+        node[at] = n_groups + tri.reshape(-1)
     node[~eligible] = -1
     exact_nodes = np.bincount(node[node >= 0])
     report.exact = int(exact_nodes[exact_nodes >= 2].sum())
 
-    # near duplicates among the distinct long keys
-    ulen = _np(pc.utf8_length(uniq))
+    # near duplicates among the distinct long keys (in the order of their hashes, so
+    # which member of an LSH bucket the others are compared with never depends on the
+    # order the rows came in)
     long_groups = np.unique(gid[eligible & ~short & (lengths >= NEAR_MIN_CHARS)])
-    long_groups = long_groups[ulen[long_groups] >= NEAR_MIN_CHARS]
-    merged = np.arange(n_groups, dtype=np.int64)
+    del gid
     if threshold < 1 and len(long_groups) > 1:
-        # in the order of the keys themselves, so which member of an LSH bucket the
-        # others are compared with never depends on the order the rows came in
-        long_keys = uniq.take(pa.array(long_groups))
-        by_key = _np(pc.sort_indices(long_keys))
-        long_groups = long_groups[by_key]
-        sig = signatures(long_keys.take(pa.array(by_key)), threads=threads)
-        u, v = similar_pairs(sig, threshold)
-        comp = components(len(long_groups), u, v)
+        comp = _near(rows.keys, group_hash, long_groups, files, threshold, threads)
+        merged = np.arange(n_groups, dtype=np.int64)
         merged[long_groups] = long_groups[comp]
+        long_rows = (node >= 0) & (node < n_groups)
+        node[long_rows] = merged[node[long_rows]]
         report.near_keys = len(long_groups)
-    long_rows = node >= 0
-    long_rows &= node < n_groups
-    node[long_rows] = merged[node[long_rows]]
 
     # cluster id: smallest sentence_id per node; rows outside the graph keep their own id
+    rep = np.arange(n, dtype=np.int64)
     in_graph = np.nonzero(node >= 0)[0]
-    cluster = sid
     if len(in_graph):
-        part = pa.table({"node": pa.array(node[in_graph]), "sid": sid.take(pa.array(in_graph))})
-        order = _np(pc.sort_indices(part, sort_keys=[("node", "ascending"),
-                                                     ("sid", "ascending")]))
-        nodes_sorted = node[in_graph][order]
-        first = np.ones(len(order), dtype=np.bool_)
-        first[1:] = nodes_sorted[1:] != nodes_sorted[:-1]
-        run = np.cumsum(first) - 1
-        size = np.bincount(run)
-        head = order[np.nonzero(first)[0]]           # row (in part) of each node's min id
-        rep_in_part = head[run]                      # per sorted row
-        idx = np.arange(n, dtype=np.int64)
-        idx[in_graph[order]] = in_graph[rep_in_part]
-        cluster = sid.take(pa.array(idx))
+        order = _np(pc.sort_indices(rows.sentence_id))
+        rank = np.empty(n, dtype=np.int64)
+        rank[order] = np.arange(n, dtype=np.int64)
+        nodes = node[in_graph]
+        best = np.full(int(nodes.max()) + 1, n, dtype=np.int64)
+        np.minimum.at(best, nodes, rank[in_graph])
+        rep[in_graph] = order[best[nodes]]
+        size = np.bincount(nodes)
         multi = size >= 2
         report.clusters = int(multi.sum())
         report.clustered = int(size[multi].sum())
-    report.seconds = time.perf_counter() - t0
-    return cluster, report
+    return Clusters(rows.sentence_id, rep, report)
+
+
+SIGNATURE_BLOCK = 1 << 16
+"""Signatures read back from disk at a time."""
+
+
+def _near(keys: Path, group_hash: U64, long_groups: I64, files: _Scratch,
+          threshold: float, threads: int) -> I64:
+    """Components of the near-duplicate graph of the long keys (``long_groups``, groups
+    in hash order): the smallest index into ``long_groups`` of each one's component."""
+    n_long = len(long_groups)
+    position = np.full(len(group_hash), -1, dtype=np.int64)
+    position[long_groups] = np.arange(n_long, dtype=np.int64)
+    done = np.zeros(n_long, dtype=np.bool_)
+    bands, _ = bands_for(threshold, PERMUTATIONS)
+    pos_path, sig_path = files.path("pos"), files.path("sig")
+    band_paths = [files.path(f"band{b}") for b in range(bands)]
+    with contextlib.ExitStack() as stack:
+        pos_out = stack.enter_context(pos_path.open("wb"))
+        sig_out = stack.enter_context(sig_path.open("wb"))
+        band_out = [stack.enter_context(p.open("wb")) for p in band_paths]
+        with pa.OSFile(str(keys), "rb") as source:
+            for batch in pa.ipc.open_stream(source):
+                p = position[np.searchsorted(group_hash, _u64(batch.column(0)))]
+                fresh = np.nonzero(p >= 0)[0]
+                fresh = fresh[~done[p[fresh]]]
+                _, first = np.unique(p[fresh], return_index=True)
+                fresh = fresh[first]                 # one row per key
+                if not len(fresh):
+                    continue
+                done[p[fresh]] = True
+                sig = signatures(batch.column(1).take(pa.array(fresh)), threads=threads)
+                p[fresh].tofile(pos_out)
+                sig.tofile(sig_out)
+                for b, key in enumerate(band_keys(sig, threshold).T):
+                    np.ascontiguousarray(key).tofile(band_out[b])
+    pos: I64 = np.fromfile(pos_path, dtype=np.int64)
+    codes = np.zeros(0, dtype=np.int64)            # candidate pairs u * n_long + v
+    for path in band_paths:
+        u, v = bucket_pairs(np.fromfile(path, dtype=np.uint64), pos)
+        codes = np.union1d(codes, u * n_long + v)
+        path.unlink()
+    if not len(codes):
+        return np.arange(n_long, dtype=np.int64)
+    u, v = np.divmod(codes, n_long)
+    del codes
+    involved = np.zeros(n_long, dtype=np.bool_)
+    involved[u] = True
+    involved[v] = True
+    index = np.cumsum(involved) - 1                # row of each involved key in `sig`
+    sig = np.empty((int(involved.sum()), PERMUTATIONS), dtype=np.uint32)
+    with sig_path.open("rb") as source:
+        for lo in range(0, len(pos), SIGNATURE_BLOCK):
+            block_pos = pos[lo:lo + SIGNATURE_BLOCK]
+            block = np.fromfile(source, dtype=np.uint32,
+                                count=len(block_pos) * PERMUTATIONS).reshape(-1, PERMUTATIONS)
+            keep = involved[block_pos]
+            sig[index[block_pos[keep]]] = block[keep]
+    eu, ev = verify(sig, index[u], index[v], threshold)
+    back = np.nonzero(involved)[0]
+    return components(n_long, back[eu], back[ev])
+
+
+def _u64(arr: pa.Array | pa.ChunkedArray) -> U64:
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.uint64)

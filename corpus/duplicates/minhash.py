@@ -138,40 +138,70 @@ def bands_for(threshold: float, k: int = PERMUTATIONS) -> tuple[int, int]:
     return best
 
 
-def similar_pairs(sig: U32, threshold: float) -> tuple[I64, I64]:
-    """Edges ``(u, v)`` between rows of ``sig`` that share an LSH bucket and whose
-    estimated Jaccard similarity is at least ``threshold``."""
+def band_keys(sig: U32, threshold: float) -> U64:
+    """One bucket key per LSH band and row of ``sig``: ``(rows, bands)`` (``bands_for``)."""
     n, k = sig.shape
-    if n < 2:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
     bands, rows = bands_for(threshold, k)
     rng = np.random.default_rng(SEED + 1)
     mult = rng.integers(1, 2**63, size=rows, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    need = int(np.ceil(threshold * k - 1e-9))    # equal values for the estimate to reach it
-    us: list[I64] = []
-    vs: list[I64] = []
+    out = np.empty((n, bands), dtype=np.uint64)
     for band in range(bands):
         cols = sig[:, band * rows:(band + 1) * rows].astype(np.uint64)
-        key = (cols * mult[None, :]).sum(axis=1, dtype=np.uint64)
-        order = np.argsort(key, kind="stable")
-        ks = key[order]
-        start = np.ones(n, dtype=np.bool_)
-        start[1:] = ks[1:] != ks[:-1]
-        first = order[np.maximum.accumulate(np.where(start, np.arange(n), 0))]
-        cand = np.nonzero(~start)[0]
-        if not len(cand):
-            continue
-        for lo in range(0, len(cand), VERIFY_BLOCK):   # bounded gathers
-            part = cand[lo:lo + VERIFY_BLOCK]
-            u = order[part].astype(np.int64)
-            v = first[part].astype(np.int64)
-            keep = np.count_nonzero(sig[u] == sig[v], axis=1) >= need
-            us.append(u[keep])
-            vs.append(v[keep])
-    if not us:
+        out[:, band] = (cols * mult[None, :]).sum(axis=1, dtype=np.uint64)
+    return out
+
+
+def bucket_pairs(key: U64, ids: I64) -> tuple[I64, I64]:
+    """Candidates of one band: ``(member, first)`` for every member of a bucket (equal
+    ``key``) but its first, the member with the smallest id (``ids``: distinct)."""
+    n = len(key)
+    if n < 2:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
+    order = np.lexsort((ids, key))
+    ks = key[order]
+    start = np.ones(n, dtype=np.bool_)
+    start[1:] = ks[1:] != ks[:-1]
+    first = order[np.maximum.accumulate(np.where(start, np.arange(n), 0))]
+    cand = np.nonzero(~start)[0]
+    return ids[order[cand]].astype(np.int64), ids[first[cand]].astype(np.int64)
+
+
+def needed(threshold: float, k: int = PERMUTATIONS) -> int:
+    """Equal signature values for the estimated Jaccard similarity to reach ``threshold``."""
+    return int(np.ceil(threshold * k - 1e-9))
+
+
+def verify(sig: U32, u: I64, v: I64, threshold: float) -> tuple[I64, I64]:
+    """The pairs ``(u, v)`` (rows of ``sig``) whose estimated similarity reaches
+    ``threshold``, ``VERIFY_BLOCK`` pairs at a time (bounded gathers)."""
+    need = needed(threshold, sig.shape[1])
+    us: list[I64] = [np.zeros(0, dtype=np.int64)]
+    vs: list[I64] = [np.zeros(0, dtype=np.int64)]
+    for lo in range(0, len(u), VERIFY_BLOCK):
+        pu, pv = u[lo:lo + VERIFY_BLOCK], v[lo:lo + VERIFY_BLOCK]
+        keep = np.count_nonzero(sig[pu] == sig[pv], axis=1) >= need
+        us.append(pu[keep])
+        vs.append(pv[keep])
+    return np.concatenate(us), np.concatenate(vs)
+
+
+def similar_pairs(sig: U32, threshold: float) -> tuple[I64, I64]:
+    """Edges ``(u, v)`` between rows of ``sig`` that share an LSH bucket and whose
+    estimated Jaccard similarity is at least ``threshold`` (all in memory; split's
+    out-of-core path, ``corpus.duplicates.clustering``, runs the same steps from disk)."""
+    n = sig.shape[0]
+    if n < 2:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    keys = band_keys(sig, threshold)
+    ids = np.arange(n, dtype=np.int64)
+    us: list[I64] = []
+    vs: list[I64] = []
+    for band in range(keys.shape[1]):
+        u, v = verify(sig, *bucket_pairs(np.ascontiguousarray(keys[:, band]), ids), threshold)
+        us.append(u)
+        vs.append(v)
     return np.concatenate(us), np.concatenate(vs)
 
 
