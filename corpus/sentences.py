@@ -30,6 +30,7 @@ from corpus.duplicates import DEFAULT_THRESHOLD, ClusterReport, check_threshold,
 from corpus.engines import ARTICLE_COLUMNS, SplitBatch
 from corpus.errors import ConfigError, check_int
 from corpus.storage.atomic import atomic_path, remove_stale
+from corpus.storage.memory import trim_heap
 from corpus.storage.tables import (
     SENTENCE_SCHEMA,
     SENTENCE_TABLE_SCHEMA,
@@ -115,7 +116,7 @@ def split(
     meta = open_table(ws.articles).metadata
     report = SplitReport(articles=meta.num_rows)
     total_chars = _scan(ws.articles, max_bytes, report)
-    _trim_heap()  # the scan's Arrow buffers, an ingest's tables before it
+    trim_heap()  # the scan's Arrow buffers, an ingest's tables before it
     report.articles -= len(report.skipped)
     if workers is None and engine == "local":
         workers = (os.cpu_count() or 1) if total_chars >= PARALLEL_THRESHOLD else 1
@@ -165,7 +166,7 @@ def _write_raw(raw: Path, report: SplitReport, total_chars: int,
         for n, (table, chars) in enumerate(results, start=1):
             writer.write_batch(table)
             if n % 8 == 0:
-                _trim_heap(collect=False)
+                trim_heap(collect=False)
             headings = pc.sum(pc.equal(table.column("kind"), "heading")).as_py() or 0
             report.headings += int(headings)
             report.sentences += table.num_rows - int(headings)
@@ -179,7 +180,7 @@ def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float
     (clustered out of core, ``corpus.duplicates.cluster_file``)."""
     found = cluster_file(raw, threshold=threshold)
     report.clusters = found.report
-    _trim_heap(collect=False)
+    trim_heap(collect=False)
     source = pq.ParquetFile(raw)
     at = 0
     with pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
@@ -189,7 +190,7 @@ def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float
             writer.write_table(pa.Table.from_arrays(
                 [*group.columns, found.ids(at, rows)], schema=SENTENCE_TABLE_SCHEMA))
             at += rows
-    _trim_heap(collect=False)
+    trim_heap(collect=False)
 
 
 def _scan(path: Path, max_bytes: int | None, report: SplitReport) -> int:
@@ -238,7 +239,7 @@ def run_batch(fn: SplitBatch, articles: pa.Table,
     out = fn(articles), int(pc.sum(pc.utf8_length(articles.column("text"))).as_py() or 0)
     if trim:
         del articles
-        _trim_heap(collect=False)
+        trim_heap(collect=False)
     return out
 
 
@@ -253,7 +254,7 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
     # dictionary in the workers only. Workers die with this process (a SIGKILL included):
     # see _die_with_parent. Forked workers do not keep the split lock either
     # (corpus.workspace drops it in every child).
-    _trim_heap()
+    trim_heap()
     ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
                              initargs=(os.getpid(),)) as pool:
@@ -265,22 +266,6 @@ def _results(jobs: Iterator[pa.Table], fn: SplitBatch,
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-
-
-def _trim_heap(collect: bool = True) -> None:
-    """Return free heap pages to the OS (Arrow's pool, glibc ``malloc_trim``); with
-    ``collect``, after a garbage collection. Buffers of a few MB (pickled batches, Arrow
-    columns) come and go; without this the heap keeps their high-water mark."""
-    if collect:
-        import gc
-
-        gc.collect()
-    pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None).malloc_trim(0)
-        except (OSError, AttributeError):
-            pass
 
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -51,7 +51,9 @@ from corpus.duplicates.minhash import (
     signatures,
     verify,
 )
+from corpus.duplicates.sentence_ids import SentenceIds
 from corpus.errors import OptionError
+from corpus.storage.memory import trim_heap
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -147,15 +149,14 @@ def key_hashes(keys: pa.Array) -> U64:
 class Clusters:
     """The cluster of every row: ``sentence_id[rep[i]]`` is row ``i``'s ``cluster_id``."""
 
-    sentence_id: pa.ChunkedArray
-    rep: I64
+    sentence_id: SentenceIds
+    rep: npt.NDArray[Any]
     report: ClusterReport
 
     def ids(self, start: int = 0, rows: int | None = None) -> pa.Array:
         """The ``cluster_id`` of rows ``start`` to ``start + rows`` (all: None)."""
         rep = self.rep[start:] if rows is None else self.rep[start:start + rows]
-        out = self.sentence_id.take(pa.array(rep))
-        return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+        return self.sentence_id.take(rep)
 
 
 class _Scratch:
@@ -195,9 +196,13 @@ def cluster_file(path: Path, *, threshold: float = DEFAULT_THRESHOLD,
     :func:`cluster_ids`), read ``BATCH_ROWS`` rows at a time; its temporary files are
     ``path`` with a suffix."""
     threshold = check_threshold(threshold)
-    source = pq.ParquetFile(path)
-    return cluster_batches(source.iter_batches(BATCH_ROWS, columns=list(COLUMNS)), path,
-                           threshold=threshold, threads=threads)
+    return cluster_batches(_file_batches(path), path, threshold=threshold, threads=threads)
+
+
+def _file_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    # closed when read through: the reader keeps ~16 bytes a row of buffers while open
+    with pq.ParquetFile(path) as source:
+        yield from source.iter_batches(BATCH_ROWS, columns=list(COLUMNS))
 
 
 def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
@@ -214,6 +219,7 @@ def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
     files = _Scratch(scratch)
     try:
         rows = _read_rows(batches, files.path("keys"), threads)
+        trim_heap(collect=False)  # the batches' lists, joined
         found = _cluster(rows, files, threshold, threads)
     finally:
         files.remove()
@@ -225,7 +231,7 @@ def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
 class _Rows:
     """Pass one over the rows: what clustering needs of each, and the long keys on disk."""
 
-    sentence_id: pa.ChunkedArray
+    sentence_id: SentenceIds
     hashes: U64
     lengths: npt.NDArray[np.int32]
     eligible: npt.NDArray[np.bool_]
@@ -239,7 +245,7 @@ KEYS_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string())])
 
 
 def _read_rows(batches: Iterable[pa.RecordBatch], keys_path: Path, threads: int) -> _Rows:
-    sids: list[pa.Array] = []
+    sids = SentenceIds()
     hashes: list[U64] = []
     lengths: list[npt.NDArray[np.int32]] = []
     eligible: list[npt.NDArray[np.bool_]] = []
@@ -272,16 +278,17 @@ def _read_rows(batches: Iterable[pa.RecordBatch], keys_path: Path, threads: int)
                 prev[1:] = np.asarray(pc.fill_null(pc.equal(article.slice(1), article.slice(
                     0, m - 1)), False).to_numpy(zero_copy_only=False))
             last_article = article[m - 1]
-            sids.append(batch.column("sentence_id"))
+            sids.append(batch.column("sentence_id"))  # packed: 10 bytes a row
             hashes.append(uhash[idx])
             lengths.append(ulen[idx])
             eligible.append(ok)
             same.append(prev)
-    if not sids:
-        return _Rows(pa.chunked_array([], pa.string()), np.zeros(0, dtype=np.uint64),
+    trim_heap()  # the batches' Arrow buffers: only the per-row numbers stay
+    if not hashes:
+        return _Rows(sids.finish(), np.zeros(0, dtype=np.uint64),
                      np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.bool_),
                      np.zeros(0, dtype=np.bool_), keys_path)
-    return _Rows(pa.chunked_array(sids), np.concatenate(hashes), np.concatenate(lengths),
+    return _Rows(sids.finish(), np.concatenate(hashes), np.concatenate(lengths),
                  np.concatenate(eligible), np.concatenate(same), keys_path)
 
 
@@ -290,8 +297,12 @@ def _cluster(rows: _Rows, files: _Scratch, threshold: float, threads: int) -> Cl
     report = ClusterReport(sentences=n)
     if n == 0:
         return Clusters(rows.sentence_id, np.zeros(0, dtype=np.int64), report)
+    # row numbers and groups in 32 bits while they fit: 4 bytes a row for each array
+    index: type[np.signedinteger[Any]] = (
+        np.int32 if 2 * n < np.iinfo(np.int32).max else np.int64)
     group_hash, inverse = np.unique(rows.hashes, return_inverse=True)
-    gid: I64 = inverse.reshape(-1).astype(np.int64)  # exact group of every row, hash order
+    gid: npt.NDArray[np.signedinteger[Any]] = inverse.reshape(-1).astype(index)
+    # (gid: the exact group of every row, groups in hash order)
     del inverse
     rows.hashes = np.zeros(0, dtype=np.uint64)
     n_groups = len(group_hash)
@@ -299,17 +310,17 @@ def _cluster(rows: _Rows, files: _Scratch, threshold: float, threads: int) -> Cl
 
     # short keys: the group of (previous key, key, next key) within the article
     short = eligible & (lengths < SHORT_CHARS)
-    node = gid.copy()                                # node of the cluster graph per row
+    node = gid.copy()                                 # node of the cluster graph per row
     if short.any():
         at = np.nonzero(short)[0]
-        before = np.where(same[at], gid[np.maximum(at - 1, 0)], -1)
+        before = np.where(same[at], gid[np.maximum(at - 1, 0)], -1).astype(index)
         after_ok = np.zeros(len(at), dtype=np.bool_)
         inside = at + 1 < n
         after_ok[inside] = same[at[inside] + 1]
-        after = np.where(after_ok, gid[np.minimum(at + 1, n - 1)], -1)
+        after = np.where(after_ok, gid[np.minimum(at + 1, n - 1)], -1).astype(index)
         triples = np.stack([before, gid[at], after], axis=1)
         _, tri = np.unique(triples, axis=0, return_inverse=True)
-        node[at] = n_groups + tri.reshape(-1)
+        node[at] = n_groups + tri.reshape(-1).astype(index)
     node[~eligible] = -1
     exact_nodes = np.bincount(node[node >= 0])
     report.exact = int(exact_nodes[exact_nodes >= 2].sum())
@@ -317,28 +328,31 @@ def _cluster(rows: _Rows, files: _Scratch, threshold: float, threads: int) -> Cl
     # near duplicates among the distinct long keys (in the order of their hashes, so
     # which member of an LSH bucket the others are compared with never depends on the
     # order the rows came in)
-    long_groups = np.unique(gid[eligible & ~short & (lengths >= NEAR_MIN_CHARS)])
-    del gid
+    long_groups = np.unique(gid[eligible & ~short & (lengths >= NEAR_MIN_CHARS)]).astype(
+        np.int64)
+    del gid, short
     if threshold < 1 and len(long_groups) > 1:
         comp = _near(rows.keys, group_hash, long_groups, files, threshold, threads)
-        merged = np.arange(n_groups, dtype=np.int64)
+        merged = np.arange(n_groups, dtype=index)
         merged[long_groups] = long_groups[comp]
+        del comp
         long_rows = (node >= 0) & (node < n_groups)
         node[long_rows] = merged[node[long_rows]]
         report.near_keys = len(long_groups)
 
     # cluster id: smallest sentence_id per node; rows outside the graph keep their own id
-    rep = np.arange(n, dtype=np.int64)
-    in_graph = np.nonzero(node >= 0)[0]
-    if len(in_graph):
-        order = _np(pc.sort_indices(rows.sentence_id))
-        rank = np.empty(n, dtype=np.int64)
-        rank[order] = np.arange(n, dtype=np.int64)
-        nodes = node[in_graph]
-        best = np.full(int(nodes.max()) + 1, n, dtype=np.int64)
-        np.minimum.at(best, nodes, rank[in_graph])
-        rep[in_graph] = order[best[nodes]]
-        size = np.bincount(nodes)
+    rep = np.arange(n, dtype=index)
+    in_graph = node >= 0
+    if in_graph.any():
+        order = rows.sentence_id.order().astype(index)
+        rank = np.empty(n, dtype=index)
+        rank[order] = np.arange(n, dtype=index)
+        best = np.full(int(node.max()) + 1, n, dtype=index)   # smallest rank per node
+        np.minimum.at(best, node[in_graph], rank[in_graph])
+        del rank
+        rep[in_graph] = order[best[node[in_graph]]]
+        del order, best
+        size = np.bincount(node[in_graph])
         multi = size >= 2
         report.clusters = int(multi.sum())
         report.clustered = int(size[multi].sum())
