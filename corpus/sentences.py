@@ -181,9 +181,9 @@ def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float
     found = cluster_file(raw, threshold=threshold)
     report.clusters = found.report
     trim_heap(collect=False)
-    source = pq.ParquetFile(raw)
     at = 0
-    with pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
+    with pq.ParquetFile(raw, pre_buffer=False) as source, \
+            pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
         for i in range(source.num_row_groups):
             group = source.read_row_group(i)
             rows = group.num_rows

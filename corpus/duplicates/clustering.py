@@ -200,8 +200,8 @@ def cluster_file(path: Path, *, threshold: float = DEFAULT_THRESHOLD,
 
 
 def _file_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    # closed when read through: the reader keeps ~16 bytes a row of buffers while open
-    with pq.ParquetFile(path) as source:
+    # no pre-buffering: it would keep every range read (~16 bytes a row) until the end
+    with pq.ParquetFile(path, pre_buffer=False) as source:
         yield from source.iter_batches(BATCH_ROWS, columns=list(COLUMNS))
 
 

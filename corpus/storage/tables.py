@@ -107,10 +107,14 @@ def table_error(path: Path, exc: BaseException) -> WorkspaceError:
                           "restore it from a backup or re-run the command that writes it"))
 
 
-def open_table(path: Path) -> pq.ParquetFile:
-    """Open a workspace table (footer only); a missing or corrupt file is a WorkspaceError."""
+def open_table(path: Path, *, stream: bool = False) -> pq.ParquetFile:
+    """Open a workspace table (footer only); a missing or corrupt file is a WorkspaceError.
+
+    ``stream``: for reading it through once, batch by batch. Arrow's pre-buffering (on by
+    default) keeps every range it read until the file is closed: ~400 MB when streaming
+    the 800 MB sentence file of 1 GB of news, ~16 bytes a row held for nothing."""
     try:
-        return pq.ParquetFile(path)
+        return pq.ParquetFile(path, pre_buffer=not stream)
     except (pa.ArrowException, OSError) as exc:
         raise table_error(path, exc) from None
 
@@ -121,15 +125,16 @@ def iter_batches(path: Path, columns: list[str] | None = None,
 
     A corrupt page met half-way is a WorkspaceError too, never a raw Arrow error.
     """
-    batches = open_table(path).iter_batches(batch_size=batch_size, columns=columns)
-    while True:
-        try:
-            batch = next(batches)
-        except StopIteration:
-            return
-        except (pa.ArrowException, OSError) as exc:
-            raise table_error(path, exc) from None
-        yield batch
+    with open_table(path, stream=True) as source:
+        batches = source.iter_batches(batch_size=batch_size, columns=columns)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as exc:
+                raise table_error(path, exc) from None
+            yield batch
 
 
 def read_parquet(source: Path | str | pa.NativeFile, columns: list[str] | None = None, *,
