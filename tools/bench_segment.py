@@ -252,6 +252,7 @@ def profile_stages(sample: list[str]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from corpus.duplicates import Clusters, cluster_file
     from corpus.engines import sentences_from_articles
     from corpus.storage.tables import ARTICLE_SCHEMA, SENTENCE_SCHEMA, text_sha256
     from corpus.text.normalize import detect_lang
@@ -306,9 +307,17 @@ def profile_stages(sample: list[str]) -> None:
         done = dict(stages)
         stages.append(("sentence rows (ids, Arrow arrays)",
                        max(0.0, whole - done["segment"] - done["tokenise (rjieba)"])))
-        timed("sentences -> Parquet", lambda: pq.write_table(
-            pa.Table.from_batches([out], schema=SENTENCE_SCHEMA), Path(tmp) / "s.parquet",
-            compression="zstd"))
+        raw = Path(tmp) / "raw.parquet"
+        timed("sentences -> raw Parquet", lambda: pq.write_table(
+            pa.Table.from_batches([out], schema=SENTENCE_SCHEMA), raw, compression="none"))
+        found = timed("cluster repeats (out of core)", lambda: cluster_file(raw))
+        assert isinstance(found, Clusters)
+
+        def write_sentences() -> None:
+            table = pq.read_table(raw)
+            pq.write_table(table.append_column("cluster_id", found.ids()),
+                           Path(tmp) / "s.parquet", compression="zstd")
+        timed("+ cluster_id -> sentences.parquet", write_sentences)
     total = sum(t for _, t in stages)
     print(f"\nwhere the time goes: ingest + split of the sample ({size:.1f} MB as JSONL), "
           f"one process, CPU seconds ({load()}):")
