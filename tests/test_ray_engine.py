@@ -227,3 +227,37 @@ def test_cli_ingest_engine_ray(ray_local: object, collection: Path, tmp_path: Pa
     assert pq.read_metadata(ws / "sentences.parquet").num_rows > 100
     wrong = CliRunner().invoke(app, ["ingest", str(collection), "--output", str(tmp_path)])
     assert wrong.exit_code != 0 and "--engine ray" in wrong.output
+
+
+def test_row_groups_are_cut_into_balanced_consecutive_pieces() -> None:
+    from corpus.engines.row_groups import _balanced
+
+    assert _balanced([10] * 8, 4) == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert _balanced([10, 10], 5) == [[0], [1]]                  # never more than groups
+    assert _balanced([100, 1, 1, 1, 1], 2) == [[0], [1, 2, 3, 4]]
+    assert _balanced([5], 3) == [[0]]
+    cut = _balanced(list(range(1, 40)), 7)
+    assert [i for run in cut for i in run] == list(range(39)) and len(cut) == 7
+
+
+def test_one_file_is_read_on_the_workers_a_piece_of_row_groups_each(
+        ray_local: object, articles_ws: Workspace, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workspace's single articles.parquet is read by several read tasks (no barrier
+    before the split), in order: the rows equal the local pool's."""
+    from corpus.engines.row_groups import RowGroups
+
+    ws = Workspace(tmp_path / "ws")
+    ws.root.mkdir(parents=True)
+    table = pq.read_table(articles_ws.articles)
+    pq.write_table(table, ws.articles, row_group_size=4)      # 11 row groups
+    source = RowGroups.of_file(str(ws.articles), 4)
+    assert source is not None and len(source.pieces) == 4
+    assert [g for p in source.pieces for g in p] == list(range(11))
+    assert sum(source.rows) == table.num_rows
+    assert RowGroups.of_file(str(tmp_path), 4) is None          # a folder: read_parquet's
+    split(ws, workers=2, max_article_mb=0.5)
+    local = _rows(ws.sentences)
+    monkeypatch.setattr("corpus.sentences.RAY_BLOCK_CHARS", 40_000)
+    split(ws, engine="ray", workers=2, max_article_mb=0.5)
+    assert _rows(ws.sentences) == local

@@ -76,16 +76,25 @@ def ray_dataset(articles: str | Path, fn: SplitBatch, *, max_bytes: int | None =
 
     ``workers``: at most this many concurrent tasks (None: as many as the cluster has
     cores; on a local Ray, it is also the number of cores Ray starts with). ``blocks``:
-    pieces the articles are cut into (in order) so that tasks can run side by side; one
-    Parquet file is otherwise one block, one task (None: Ray's own choice)."""
+    pieces the articles are cut into (in order) so that tasks can run side by side. A
+    single file (a workspace's ``articles.parquet``) is read by ``blocks`` read tasks of
+    consecutive row groups (``corpus.engines.row_groups``), each on a worker, with no barrier before
+    the split; a folder is read by ``read_parquet``, a block per file, repartitioned into
+    ``blocks`` when given (None: Ray's own choice)."""
     start_ray(address, workers)
     import ray.data
 
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True  # the sentences in article order
-    ds = ray.data.read_parquet(str(articles)).select_columns(ARTICLE_COLUMNS)
-    if blocks is not None:
-        ds = ds.repartition(max(1, blocks), shuffle=False)
+    from corpus.engines.row_groups import RowGroups  # imports ray.data
+
+    source = RowGroups.of_file(str(articles), blocks or 1)
+    if source is not None:
+        ds = ray.data.read_datasource(source, override_num_blocks=len(source.pieces))
+    else:
+        ds = ray.data.read_parquet(str(articles)).select_columns(ARTICLE_COLUMNS)
+        if blocks is not None:
+            ds = ds.repartition(max(1, blocks), shuffle=False)
     return ds.map_batches(_Limited(fn, max_bytes), batch_format="pyarrow",
                           batch_size=BATCH_ROWS, concurrency=workers, zero_copy_batch=True)
 
