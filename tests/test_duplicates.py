@@ -386,3 +386,21 @@ def test_clusters_of_ids_of_another_form_are_their_smallest_id(tmp_path: Path) -
         for sid, cid in zip(sids, ids, strict=True):
             assert cid == min(names[m] for m in members[sid])
     assert not list(tmp_path.iterdir())   # scratch files removed
+
+
+def test_nulls_in_a_hand_made_table_do_not_depend_on_batches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema forbids them, but `cluster_ids` takes any table: a null text has no key
+    (never clustered), null article ids are one article in every batch cut."""
+    from corpus.duplicates import clustering
+
+    sid = [sentence_id_for("x", i, i + 1, "t") for i in range(7)]
+    table = pa.table({"sentence_id": sid, "article_id": pa.array([None] * 7, pa.string()),
+                      "text": [BASE, "他说。", EN, BASE, "他说。", EN, None],
+                      "kind": ["sentence"] * 7})
+    got = cluster_ids(table)[0].to_pylist()
+    assert got[0] == got[3] and got[2] == got[5] and got[6] == sid[6]
+    assert got[1] == got[4] == min(sid[1], sid[4])   # 他说。 between the same neighbours
+    for rows in (1, 2, 4):
+        monkeypatch.setattr(clustering, "BATCH_ROWS", rows)
+        assert cluster_ids(table)[0].to_pylist() == got, rows

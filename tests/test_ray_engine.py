@@ -256,6 +256,9 @@ def test_one_file_is_read_on_the_workers_a_piece_of_row_groups_each(
     assert [g for p in source.pieces for g in p] == list(range(11))
     assert sum(source.rows) == table.num_rows
     assert RowGroups.of_file(str(tmp_path), 4) is None          # a folder: read_parquet's
+    monkeypatch.chdir(ws.root)
+    relative = RowGroups.of_file("articles.parquet", 4)          # the workers' cwd differs
+    assert relative is not None and relative.uri == str(ws.articles.resolve())
     split(ws, workers=2, max_article_mb=0.5)
     local = _rows(ws.sentences)
     monkeypatch.setattr("corpus.sentences.RAY_BLOCK_CHARS", 40_000)

@@ -223,6 +223,9 @@ def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
         found = _cluster(rows, files, threshold, threads)
     finally:
         files.remove()
+        close = getattr(batches, "close", None)   # a generator: its open file, now
+        if close is not None:
+            close()
     found.report.seconds = time.perf_counter() - t0
     return found
 
@@ -257,8 +260,11 @@ def _read_rows(batches: Iterable[pa.RecordBatch], keys_path: Path, threads: int)
             m = batch.num_rows
             if not m:
                 continue
-            article = batch.column("article_id")
-            encoded = pc.dictionary_encode(dedup_keys(batch.column("text"), threads))
+            # (the schema has no nulls; in a hand-made table a null text has no key and
+            # null article ids are one article, whatever the batches)
+            article = pc.fill_null(batch.column("article_id"), "")
+            text = pc.fill_null(batch.column("text"), "")
+            encoded = pc.dictionary_encode(dedup_keys(text, threads))
             uniq = encoded.dictionary
             idx = _np(encoded.indices)
             ulen = np.asarray(pc.utf8_length(uniq).to_numpy(zero_copy_only=False),

@@ -79,8 +79,8 @@ def ray_dataset(articles: str | Path, fn: SplitBatch, *, max_bytes: int | None =
     pieces the articles are cut into (in order) so that tasks can run side by side. A
     single file (a workspace's ``articles.parquet``) is read by ``blocks`` read tasks of
     consecutive row groups (``corpus.engines.row_groups``), each on a worker, with no barrier before
-    the split; a folder is read by ``read_parquet``, a block per file, repartitioned into
-    ``blocks`` when given (None: Ray's own choice)."""
+    the split; a folder, or a file of one row group, is read by ``read_parquet`` (a block
+    per file) and repartitioned into ``blocks`` when given (None: Ray's own choice)."""
     start_ray(address, workers)
     import ray.data
 
@@ -89,7 +89,7 @@ def ray_dataset(articles: str | Path, fn: SplitBatch, *, max_bytes: int | None =
     from corpus.engines.row_groups import RowGroups  # imports ray.data
 
     source = RowGroups.of_file(str(articles), blocks or 1)
-    if source is not None:
+    if source is not None and (len(source.pieces) > 1 or (blocks or 1) == 1):
         ds = ray.data.read_datasource(source, override_num_blocks=len(source.pieces))
     else:
         ds = ray.data.read_parquet(str(articles)).select_columns(ARTICLE_COLUMNS)

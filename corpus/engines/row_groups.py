@@ -70,6 +70,8 @@ class RowGroups(Datasource):
         fs, path = _filesystem(uri)
         if fs.get_file_info(path).type != pafs.FileType.File:
             return None
+        if "://" not in uri:
+            uri = path  # resolved here: a worker's working directory is not the driver's
         with fs.open_input_file(path) as handle:
             meta = pq.ParquetFile(handle).metadata
         groups = [meta.row_group(i) for i in range(meta.num_row_groups)]
