@@ -29,8 +29,9 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from hashlib import blake2b
 from pathlib import Path
@@ -247,48 +248,80 @@ class _Rows:
 KEYS_SCHEMA = pa.schema([("hash", pa.uint64()), ("key", pa.string())])
 
 
+@dataclass
+class _Batch:
+    """What pass one keeps of one batch of rows (:func:`_prepare`)."""
+
+    sentence_id: pa.Array
+    hashes: U64
+    lengths: npt.NDArray[np.int32]
+    eligible: npt.NDArray[np.bool_]
+    same: npt.NDArray[np.bool_]
+    """As ``_Rows.same_article``; the first row's is set by the batch before it."""
+    first_article: str
+    last_article: str
+    long_keys: pa.RecordBatch | None
+
+
+def _prepare(batch: pa.RecordBatch, threads: int) -> _Batch:
+    m = batch.num_rows
+    # (the schema has no nulls; in a hand-made table a null text has no key and null
+    # article ids are one article, whatever the batches)
+    article = pc.fill_null(batch.column("article_id"), "")
+    text = pc.fill_null(batch.column("text"), "")
+    encoded = pc.dictionary_encode(dedup_keys(text, threads))
+    uniq = encoded.dictionary
+    idx = _np(encoded.indices)
+    ulen = np.asarray(pc.utf8_length(uniq).to_numpy(zero_copy_only=False), dtype=np.int32)
+    uhash = key_hashes(uniq)
+    heading = pc.fill_null(pc.equal(batch.column("kind"), "heading"), False)
+    ok = (ulen[idx] > 0) & ~np.asarray(heading.to_numpy(zero_copy_only=False))
+    used = np.zeros(len(uniq), dtype=np.bool_)
+    used[idx[ok]] = True
+    long = used & (ulen >= NEAR_MIN_CHARS)
+    long_keys = pa.record_batch([pa.array(uhash[long]), uniq.filter(pa.array(long))],
+                                schema=KEYS_SCHEMA) if long.any() else None
+    same = np.zeros(m, dtype=np.bool_)
+    if m > 1:
+        same[1:] = np.asarray(pc.fill_null(pc.equal(article.slice(1), article.slice(
+            0, m - 1)), False).to_numpy(zero_copy_only=False))
+    return _Batch(batch.column("sentence_id"), uhash[idx], ulen[idx], ok, same,
+                  str(article[0].as_py()), str(article[m - 1].as_py()), long_keys)
+
+
 def _read_rows(batches: Iterable[pa.RecordBatch], keys_path: Path, threads: int) -> _Rows:
+    """Pass one: each batch normalised and hashed in a thread of its own (``threads``
+    batches at a time; Arrow's kernels and NumPy release the GIL), kept in order."""
     sids = SentenceIds()
     hashes: list[U64] = []
     lengths: list[npt.NDArray[np.int32]] = []
     eligible: list[npt.NDArray[np.bool_]] = []
     same: list[npt.NDArray[np.bool_]] = []
-    last_article: pa.Scalar[Any] | None = None
+    last_article: str | None = None
+    workers = max(1, threads)
     with pa.OSFile(str(keys_path), "wb") as sink, \
-            pa.ipc.new_stream(sink, KEYS_SCHEMA) as writer:
+            pa.ipc.new_stream(sink, KEYS_SCHEMA) as writer, \
+            ThreadPoolExecutor(max_workers=workers) as pool:
+        def keep(done: _Batch) -> None:
+            nonlocal last_article
+            if done.long_keys is not None:
+                writer.write_batch(done.long_keys)
+            done.same[0] = done.first_article == last_article
+            last_article = done.last_article
+            sids.append(done.sentence_id)  # packed: 10 bytes a row
+            hashes.append(done.hashes)
+            lengths.append(done.lengths)
+            eligible.append(done.eligible)
+            same.append(done.same)
+
+        pending: deque[Future[_Batch]] = deque()
         for batch in batches:
-            m = batch.num_rows
-            if not m:
-                continue
-            # (the schema has no nulls; in a hand-made table a null text has no key and
-            # null article ids are one article, whatever the batches)
-            article = pc.fill_null(batch.column("article_id"), "")
-            text = pc.fill_null(batch.column("text"), "")
-            encoded = pc.dictionary_encode(dedup_keys(text, threads))
-            uniq = encoded.dictionary
-            idx = _np(encoded.indices)
-            ulen = np.asarray(pc.utf8_length(uniq).to_numpy(zero_copy_only=False),
-                              dtype=np.int32)
-            uhash = key_hashes(uniq)
-            heading = pc.fill_null(pc.equal(batch.column("kind"), "heading"), False)
-            ok = (ulen[idx] > 0) & ~np.asarray(heading.to_numpy(zero_copy_only=False))
-            used = np.zeros(len(uniq), dtype=np.bool_)
-            used[idx[ok]] = True
-            long = used & (ulen >= NEAR_MIN_CHARS)
-            if long.any():
-                writer.write_batch(pa.record_batch(
-                    [pa.array(uhash[long]), uniq.filter(pa.array(long))], schema=KEYS_SCHEMA))
-            prev = np.zeros(m, dtype=np.bool_)
-            prev[0] = last_article is not None and article[0] == last_article
-            if m > 1:
-                prev[1:] = np.asarray(pc.fill_null(pc.equal(article.slice(1), article.slice(
-                    0, m - 1)), False).to_numpy(zero_copy_only=False))
-            last_article = article[m - 1]
-            sids.append(batch.column("sentence_id"))  # packed: 10 bytes a row
-            hashes.append(uhash[idx])
-            lengths.append(ulen[idx])
-            eligible.append(ok)
-            same.append(prev)
+            if batch.num_rows:
+                pending.append(pool.submit(_prepare, batch, 1 if workers > 1 else threads))
+            if len(pending) >= workers:
+                keep(pending.popleft().result())
+        while pending:
+            keep(pending.popleft().result())
     trim_heap()  # the batches' Arrow buffers: only the per-row numbers stay
     if not hashes:
         return _Rows(sids.finish(), np.zeros(0, dtype=np.uint64),
