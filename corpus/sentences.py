@@ -182,7 +182,7 @@ def _add_clusters(raw: Path, target: Path, report: SplitReport, threshold: float
     report.clusters = found.report
     trim_heap(collect=False)
     at = 0
-    with pq.ParquetFile(raw, pre_buffer=False) as source, \
+    with open_table(raw, stream=True) as source, \
             pq.ParquetWriter(target, SENTENCE_TABLE_SCHEMA, compression="zstd") as writer:
         for i in range(source.num_row_groups):
             group = source.read_row_group(i)

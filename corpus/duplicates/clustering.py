@@ -30,7 +30,7 @@ import contextlib
 import tempfile
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from hashlib import blake2b
@@ -41,7 +41,6 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from corpus.duplicates.minhash import (
     PERMUTATIONS,
@@ -55,6 +54,7 @@ from corpus.duplicates.minhash import (
 from corpus.duplicates.sentence_ids import SentenceIds
 from corpus.errors import OptionError
 from corpus.storage.memory import trim_heap
+from corpus.storage.tables import iter_batches
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -184,7 +184,6 @@ def cluster_ids(sentences: pa.Table, *, threshold: float = DEFAULT_THRESHOLD,
     """The ``cluster_id`` of every row of ``sentences`` (columns ``sentence_id``,
     ``article_id``, ``text``, ``kind``; rows in article order, sentences in order, as
     split writes them) and what was found."""
-    threshold = check_threshold(threshold)
     with tempfile.TemporaryDirectory(prefix="corpus-dedup-") as tmp:
         found = cluster_batches(sentences.select(list(COLUMNS)).to_batches(BATCH_ROWS),
                                 Path(tmp) / "clusters", threshold=threshold, threads=threads)
@@ -196,14 +195,8 @@ def cluster_file(path: Path, *, threshold: float = DEFAULT_THRESHOLD,
     """The clusters of the sentence rows of the Parquet file ``path`` (as
     :func:`cluster_ids`), read ``BATCH_ROWS`` rows at a time; its temporary files are
     ``path`` with a suffix."""
-    threshold = check_threshold(threshold)
-    return cluster_batches(_file_batches(path), path, threshold=threshold, threads=threads)
-
-
-def _file_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    # no pre-buffering: it would keep every range read (~16 bytes a row) until the end
-    with pq.ParquetFile(path, pre_buffer=False) as source:
-        yield from source.iter_batches(BATCH_ROWS, columns=list(COLUMNS))
+    return cluster_batches(iter_batches(path, list(COLUMNS), BATCH_ROWS), path,
+                           threshold=threshold, threads=threads)
 
 
 def cluster_batches(batches: Iterable[pa.RecordBatch], scratch: Path, *,
